@@ -1,0 +1,1 @@
+"""What the accounts app does when another app's event arrives (Kafka event handlers)."""

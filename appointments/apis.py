@@ -1,0 +1,1 @@
+"""Thin DRF views of the appointments app: validate input, call one service, serialize output."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the appointments app: thin, idempotent, calling services."""

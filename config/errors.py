@@ -1,0 +1,125 @@
+"""The project's one error shape: {"error": {"code": ..., "message": ..., "fields": {...}}}.
+
+DRF exceptions are translated by `api_exception_handler`; Django's own 400/403/404/500 pages
+answer JSON under /api/ (and for clients that ask for JSON) through the handlers in urls.py.
+"""
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's handler, reshaped; anything it does not know is logged and answers a JSON 500."""
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.error("Unhandled API error", exc_info=exc)
+        body = error_body("server_error", "Internal server error.")
+        return Response(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, exceptions.ValidationError):
+        fields, message = _validation_fields(exc.detail)
+        response.data = error_body("invalid", message, fields)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response.data = error_body(str(code), _first_message(exc.detail))
+    return response
+
+
+def _validation_fields(detail: Any) -> tuple[dict[str, Any], str]:
+    if isinstance(detail, dict):
+        fields = dict(detail)
+        general = fields.pop("non_field_errors", None)
+        message = _first_message(general) if general else "Invalid input."
+        return fields, message
+    return {}, _first_message(detail)
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _first_message(next(iter(detail.values())))
+    return str(detail)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Catch-all under /api/: JSON even with DEBUG on (Django's debug 404 page is HTML)."""
+    body = error_body("not_found", f"No endpoint at {request.path}.")
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        body = error_body("bad_request", "The request could not be understood.")
+        return JsonResponse(body, status=status.HTTP_400_BAD_REQUEST)
+    return bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        body = error_body("permission_denied", "You do not have permission to do this.")
+        return JsonResponse(body, status=status.HTTP_403_FORBIDDEN)
+    return permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        body = error_body("not_found", f"No endpoint at {request.path}.")
+        return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+    return page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        body = error_body("server_error", "Internal server error.")
+        return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _wants_json(request):
+        body = error_body("csrf_failed", f"CSRF check failed: {reason}")
+        return JsonResponse(body, status=status.HTTP_403_FORBIDDEN)
+    from django.views.csrf import csrf_failure as django_csrf_failure  # noqa: PLC0415
+
+    return django_csrf_failure(request, reason)
+
+
+# OpenAPI: the error shape, for `@extend_schema(responses={..., **ERROR_RESPONSES})`.
+_ERROR_SCHEMA = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorDetail",
+            {
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(),
+            },
+        )
+    },
+)
+ERROR_RESPONSES = {
+    400: OpenApiResponse(_ERROR_SCHEMA, "Invalid input (code `invalid`, `parse_error`)"),
+    401: OpenApiResponse(_ERROR_SCHEMA, "Not authenticated"),
+    403: OpenApiResponse(_ERROR_SCHEMA, "Not allowed"),
+}

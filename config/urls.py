@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import errors, health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/health", health.liveness, name="health-live"),
+    path("api/health/ready", health.readiness, name="health-ready"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("accounts.urls")),
+    re_path(r"^api/(?P<path>.*)$", errors.api_not_found),  # keep last among /api/ routes
+    path("", include("django_prometheus.urls")),  # GET /metrics
+]
+
+handler400 = "config.errors.handler400"
+handler403 = "config.errors.handler403"
+handler404 = "config.errors.handler404"
+handler500 = "config.errors.handler500"

@@ -1,0 +1,1 @@
+"""Admin of the event backbone: outbox rows and the dead-letter review desk."""

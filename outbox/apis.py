@@ -1,0 +1,1 @@
+"""The Event Service HTTP API (publish, publish-batch, event status)."""

@@ -1,0 +1,1 @@
+"""Reads of the event backbone: event status, pending counts."""

@@ -1,0 +1,1 @@
+"""Writes of the event backbone; `event_publish` is how every app writes an event."""

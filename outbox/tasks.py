@@ -1,0 +1,1 @@
+"""Celery tasks of the event backbone (retention cleanup of published rows)."""

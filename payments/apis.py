@@ -1,0 +1,1 @@
+"""Thin DRF views of the payments app: validate input, call one service, serialize output."""

@@ -1,0 +1,1 @@
+"""Channels WebSocket consumers of the payments app."""

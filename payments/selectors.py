@@ -1,0 +1,1 @@
+"""Reads of the payments app that are more than one line; other apps read through these."""
