@@ -14,11 +14,12 @@ leaves nothing running.
 
 This module must not import Django: it runs before settings can be loaded.
 
-    python -m config.devstack        # start what is missing, print the URLs, wait for Ctrl-C
+    python -m config.devstack [--dir DIR]   # start what is missing, print URLs, wait for Ctrl-C
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import os
@@ -328,9 +329,12 @@ def running(
             server.stop()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Start the embedded servers for unset URLs.")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="data and logs")
+    options = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with running() as urls:
+    with running(base_dir=options.dir) as urls:
         if not urls:
             print("All URLs are set in the environment: nothing to start.")
             return

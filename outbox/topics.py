@@ -114,9 +114,9 @@ def _topics_drift(
             )
         entries = actual_configs[resource].result(timeout=timeout)
         for key, value in topic.config.items():
-            actual = entries[key].value if key in entries else None
-            if actual != value:
-                differences.append(f"{key}: declared {value}, actual {actual}")
+            # Kafka reports every config; Tansu only those set at creation. Absent: unknown.
+            if key in entries and entries[key].value != value:
+                differences.append(f"{key}: declared {value}, actual {entries[key].value}")
         if differences:
             drift[topic.name] = differences
     return drift
