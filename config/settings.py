@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "outbox.middleware.CorrelationIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,7 +154,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "outbox-published-cleanup": {
+        "task": "outbox.tasks.outbox_published_cleanup",
+        "schedule": 600.0,
+    },
+}
 
 # --- Kafka ------------------------------------------------------------------------------
 
@@ -172,6 +178,22 @@ KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
 
 # Prefix of every topic name: {EVENTS_ENV}.{app}.{aggregate}
 EVENTS_ENV = env.str("EVENTS_ENV", default="dev")
+
+# --- outbox and relay (outbox/relay.py) ---------------------------------------------------
+
+OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=2000)
+# The relay wakes on NOTIFY; it also polls this often in case a notification was missed.
+OUTBOX_RELAY_POLL_INTERVAL_S = env.float("OUTBOX_RELAY_POLL_INTERVAL_S", default=1.0)
+OUTBOX_RELAY_METRICS_PORT = env.int("OUTBOX_RELAY_METRICS_PORT", default=9101)
+# A row the broker refuses (too large, unknown topic) is retried with exponential backoff,
+# then parked for staff. Broker outages are not counted: those rows wait, they never park.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
+OUTBOX_RETRY_BACKOFF_S = env.float("OUTBOX_RETRY_BACKOFF_S", default=1.0)
+OUTBOX_RETRY_BACKOFF_MAX_S = env.float("OUTBOX_RETRY_BACKOFF_MAX_S", default=300.0)
+OUTBOX_DELIVERY_TIMEOUT_MS = env.int("OUTBOX_DELIVERY_TIMEOUT_MS", default=30000)
+OUTBOX_COMPRESSION = env.str("OUTBOX_COMPRESSION", default="lz4")
+OUTBOX_LINGER_MS = env.int("OUTBOX_LINGER_MS", default=2)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
 
 # --- REST API ---------------------------------------------------------------------------
 

@@ -1,0 +1,176 @@
+"""Relay throughput: drain N outbox rows to Kafka, against raw confluent-kafka production.
+
+    python bench/relay.py [--events 100000] [--batch-size 2000] [--compression lz4]
+
+Fills the outbox with N realistic order events (seed 000's order.created, ~10,000 orders),
+then times one relay draining them (producer warmed first), then times a raw idempotent
+producer sending the very same records to another topic. Last line, JSON:
+{"relay_events_per_s": ..., "raw_produce_events_per_s": ..., "ratio": ...}
+"""
+
+import argparse
+import json
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stack import stack_setup
+
+MENU = [
+    ("Latte", "Pumpkin Spice", "4.50"),
+    ("Latte", "Vanilla", "4.20"),
+    ("Donuts", "Boston Cream", "3.50"),
+    ("Espresso", "Double", "2.90"),
+    ("Croissant", "Almond", "3.40"),
+]
+
+
+def order_payload(order_id: str, user_id: str) -> dict:
+    items = [
+        {"product_name": p, "variation_name": v, "quantity": random.randint(1, 3), "unit_price": u}
+        for p, v, u in random.sample(MENU, random.randint(1, 4))
+    ]
+    total = sum(Decimal(i["unit_price"]) * i["quantity"] for i in items)
+    return {
+        "id": order_id,
+        "user_id": user_id,
+        "status": "pending_payment",
+        "total_amount": str(total),
+        "items": items,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--compression", default=None)
+    options = parser.parse_args()
+    stack_setup("benchrelay")
+
+    from confluent_kafka import Producer
+    from django.db import connection, transaction
+
+    from outbox.catalog import event_type_declare
+    from outbox.kafka import client_config
+    from outbox.models import OutboxEvent
+    from outbox.relay import BATCH_COLUMNS, OutboxRelay, RelayConfig, kafka_headers
+    from outbox.services import EventSpec, events_publish
+    from outbox.topics import topic_declare, topics_sync
+
+    topic = topic_declare(app="bench", aggregate="order")
+    raw_topic = topic_declare(app="bench", aggregate="rawproduce")
+    event_type_declare(
+        name="bench.order.created",
+        topic=topic,
+        key_field="id",
+        schema={"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+    )
+    topics_sync()
+
+    orders = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(max(options.events // 10, 1))]
+    started = time.perf_counter()
+    chunk = 5000
+    for first in range(0, options.events, chunk):
+        specs = [
+            EventSpec("bench.order.created", order_payload(*random.choice(orders)))
+            for _ in range(min(chunk, options.events - first))
+        ]
+        with transaction.atomic():
+            events_publish(specs)
+    fill_s = time.perf_counter() - started
+    print(f"filled {options.events} events in {fill_s:.1f}s", flush=True)
+    # The very records the relay will send: key, value and the headers it derives.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {BATCH_COLUMNS} FROM outbox_outboxevent WHERE topic = %s ORDER BY id",
+            [topic.name],
+        )
+        records = [(row[2], bytes(row[3]), kafka_headers(row)) for row in cursor.fetchall()]
+    avg_bytes = sum(len(value) for _, value, _ in records) / len(records)
+
+    config = RelayConfig.from_settings(
+        batch_size=options.batch_size, compression=options.compression
+    )
+    relay = OutboxRelay(config)
+    relay._connect()
+    relay._shards_rebalance()
+    warm = relay._producer_get()
+    warm.produce(raw_topic.name, value=b"warm-up", key="warm")
+    warm.flush(10)
+    started = time.perf_counter()
+    drained = 0
+    while True:
+        sent, _ = relay._batch_relay()
+        drained += sent
+        if sent == 0:
+            break
+    relay_s = time.perf_counter() - started
+    relay._disconnect()
+    pending = OutboxEvent.objects.filter(topic=topic.name).exclude(status="published").count()
+    print(f"relay drained {drained} in {relay_s:.2f}s ({pending} left)", flush=True)
+
+    producer = Producer(
+        client_config(
+            **{
+                "enable.idempotence": True,
+                "acks": "all",
+                "compression.type": config.compression,
+                "linger.ms": config.linger_ms,
+                "queue.buffering.max.messages": 500_000,
+            }
+        )
+    )
+    producer.produce(raw_topic.name, value=b"warm-up", key="warm")
+    producer.flush(10)
+    delivered = 0
+
+    def on_delivery(error: object, message: object) -> None:
+        nonlocal delivered
+        delivered += error is None
+
+    started = time.perf_counter()
+    for key, value, headers in records:
+        while True:
+            try:
+                producer.produce(
+                    raw_topic.name,
+                    value=bytes(value),
+                    key=key,
+                    headers=headers,
+                    on_delivery=on_delivery,
+                )
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(60)
+    raw_s = time.perf_counter() - started
+    print(f"raw producer sent {delivered} in {raw_s:.2f}s", flush=True)
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM outbox_outboxevent WHERE topic = %s", [topic.name])
+    relay_rate = drained / relay_s
+    raw_rate = delivered / raw_s
+    print(
+        json.dumps(
+            {
+                "events": options.events,
+                "avg_event_bytes": round(avg_bytes),
+                "batch_size": config.batch_size,
+                "compression": config.compression,
+                "relay_events_per_s": round(relay_rate),
+                "raw_produce_events_per_s": round(raw_rate),
+                "ratio": round(relay_rate / raw_rate, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
