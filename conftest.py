@@ -2,8 +2,10 @@
 
 Settings read the service URLs at import, and subprocesses started by tests (relays,
 consumers, `make run`) inherit them, so the servers must be up and the URLs exported before
-Django is set up: that happens here in `pytest_configure`, once per run, and only for the
-URLs that are unset. The `devstack_urls` fixture hands the URLs to tests.
+Django is set up, and before any conftest or test module imports a model. pytest imports
+this root conftest first of all, so it does that here, once per run and only for the URLs
+that are unset; `pytest_unconfigure` stops what was started. The `devstack_urls` fixture
+hands the URLs to tests.
 """
 
 import contextlib
@@ -12,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import django
 import pytest
 
 from config import devstack
@@ -19,7 +22,7 @@ from config import devstack
 _stack = contextlib.ExitStack()
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _session_services_start() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-deployment")
     os.environ.setdefault("EVENTS_ENV", "test")
@@ -27,11 +30,11 @@ def pytest_configure(config: pytest.Config) -> None:
         devstack.DEFAULT_DIR.mkdir(exist_ok=True)
         base_dir = Path(tempfile.mkdtemp(prefix="test-", dir=devstack.DEFAULT_DIR))
         _stack.callback(shutil.rmtree, base_dir, ignore_errors=True)
-        urls = _stack.enter_context(devstack.running(os.environ, base_dir=base_dir))
-        os.environ.update(urls)
-    import django
-
+        os.environ.update(_stack.enter_context(devstack.running(os.environ, base_dir=base_dir)))
     django.setup()
+
+
+_session_services_start()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

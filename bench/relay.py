@@ -99,20 +99,10 @@ def main() -> None:
         batch_size=options.batch_size, compression=options.compression
     )
     relay = OutboxRelay(config)
-    relay._connect()
-    relay._shards_rebalance()
-    warm = relay._producer_get()
-    warm.produce(raw_topic.name, value=b"warm-up", key="warm")
-    warm.flush(10)
+    relay.producer_warm(raw_topic.name)
     started = time.perf_counter()
-    drained = 0
-    while True:
-        sent, _ = relay._batch_relay()
-        drained += sent
-        if sent == 0:
-            break
+    drained = relay.drain()
     relay_s = time.perf_counter() - started
-    relay._disconnect()
     pending = OutboxEvent.objects.filter(topic=topic.name).exclude(status="published").count()
     print(f"relay drained {drained} in {relay_s:.2f}s ({pending} left)", flush=True)
 

@@ -110,7 +110,7 @@ _MARK_FAILED_SQL = f"""
     UPDATE {TABLE} AS o
     SET attempts = o.attempts + 1,
         last_error = d.error,
-        next_attempt_at = now() + make_interval(
+        next_attempt_at = clock_timestamp() + make_interval(
             secs => least(%(base)s * power(2, o.attempts), %(cap)s)),
         status = CASE WHEN o.attempts + 1 >= %(max)s THEN 'parked' ELSE 'pending' END
     FROM unnest(%(ids)s::bigint[], %(errors)s::text[]) AS d(id, error)
@@ -208,6 +208,27 @@ class OutboxRelay:
         if self._producer is not None:
             self._producer.flush(5)
         logger.info("relay stopped")
+
+    def drain(self) -> int:
+        """Send until nothing is sendable (empty, or only held rows left); answer how many
+        rows were sent or attempted. For scripts, benchmarks and tests."""
+        self._connect()
+        try:
+            self._shards_rebalance()
+            total = 0
+            while (sent := self._batch_relay()[0]) > 0:
+                total += sent
+                if self._producer_fatal:
+                    self._producer_recreate()
+            return total
+        finally:
+            self._disconnect()
+
+    def producer_warm(self, topic: str) -> None:
+        """Create the producer and wait out its first acknowledgement (producer-id set-up)."""
+        producer = self._producer_get()
+        producer.produce(topic, b"warm-up", "warm-up")
+        producer.flush(30)
 
     def _connect(self) -> None:
         params = connections["default"].get_connection_params()
@@ -338,7 +359,12 @@ class OutboxRelay:
             outcomes.append(outcome)
             try:
                 self._produce_one(
-                    producer, topic, key, value, kafka_headers(row), outcome.delivered
+                    producer,
+                    topic,
+                    key,
+                    value,
+                    headers=kafka_headers(row),
+                    callback=outcome.delivered,
                 )
             except KafkaException as exc:
                 outcome.error = exc.args[0]

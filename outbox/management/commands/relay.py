@@ -21,9 +21,17 @@ class Command(BaseCommand):
             help="serve Prometheus metrics on this port (0: off)",
         )
         parser.add_argument("--batch-size", type=int, default=None)
+        parser.add_argument(
+            "--once", action="store_true", help="send what is sendable now, then exit"
+        )
 
-    def handle(self, *args: Any, metrics_port: int, batch_size: int | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, metrics_port: int, batch_size: int | None, once: bool, **options: Any
+    ) -> None:
         relay = OutboxRelay(RelayConfig.from_settings(batch_size=batch_size))
+        if once:
+            self.stdout.write(f"relay: {relay.drain()} row(s) sent or attempted")
+            return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: relay.stop())
         if metrics_port:
