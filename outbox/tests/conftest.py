@@ -84,15 +84,16 @@ def start_relay(relay_env, tmp_path) -> Iterator[Callable[..., subprocess.Popen]
     processes: list[subprocess.Popen] = []
 
     def start(name: str = "relay", **env: str) -> subprocess.Popen:
-        log = open(tmp_path / f"{name}-{len(processes)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "relay", "--metrics-port", "0"],
-            env={**relay_env, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=devstack.PROJECT_DIR,
-        )
-        process.log_path = tmp_path / f"{name}-{len(processes)}.log"
+        log_path = tmp_path / f"{name}-{len(processes)}.log"
+        with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "relay", "--metrics-port", "0"],
+                env={**relay_env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=devstack.PROJECT_DIR,
+            )
+        process.log_path = log_path
         processes.append(process)
         return process
 
