@@ -24,7 +24,7 @@ PYTHON = sys.executable
 MANAGE = [PYTHON, str(devstack.PROJECT_DIR / "manage.py")]
 
 
-def system_processes(*, port: int, devstack_dir: Path) -> dict[str, str]:
+def system_processes(*, port: int, relay_metrics_port: int, devstack_dir: Path) -> dict[str, str]:
     """Every long-running process of the system, by name."""
     python = PYTHON
     return {
@@ -32,6 +32,7 @@ def system_processes(*, port: int, devstack_dir: Path) -> dict[str, str]:
             f"{python} -m uvicorn config.asgi:application --host 127.0.0.1 --port {port} "
             "--lifespan off"
         ),
+        "relay": f"{python} manage.py relay --metrics-port {relay_metrics_port}",
         "celery-worker": f"{python} -m celery -A config worker --loglevel INFO --concurrency 2",
         "celery-beat": (
             f"{python} -m celery -A config beat --loglevel INFO "
@@ -44,13 +45,15 @@ def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([*MANAGE, *args], env=env, check=True, cwd=devstack.PROJECT_DIR)
 
 
-def _print_banner(port: int, urls: dict[str, str]) -> None:
+def _print_banner(port: int, relay_metrics_port: int, urls: dict[str, str]) -> None:
     base = f"http://127.0.0.1:{port}"
     lines = [
         "",
         "  API docs      " + f"{base}/api/docs/",
         "  Admin         " + f"{base}/admin/",
-        "  Metrics       " + f"{base}/metrics",
+        "  Metrics       "
+        + f"{base}/metrics  (relay: http://127.0.0.1:{relay_metrics_port}/metrics)",
+        "  Event catalog " + f"{base}/api/events/asyncapi.json",
         "  Readiness     " + f"{base}/api/health/ready",
         "  Logins        admin/admin-pass (superuser), manager/manager-pass,",
         "                customer/customer-pass, inspector/inspector-pass",
@@ -63,6 +66,7 @@ def _print_banner(port: int, urls: dict[str, str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--relay-metrics-port", type=int, default=9101)
     parser.add_argument("--devstack-dir", type=Path, default=devstack.DEFAULT_DIR)
     options = parser.parse_args(argv)
 
@@ -78,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         _manage("migrate", "--noinput", env=env)
         _manage("kafka_topics", "sync", env=env)
         _manage("demo_data", env=env)
-        _print_banner(options.port, urls)
+        _print_banner(options.port, options.relay_metrics_port, urls)
 
         manager = Manager()
-        processes = system_processes(port=options.port, devstack_dir=options.devstack_dir)
+        processes = system_processes(
+            port=options.port,
+            relay_metrics_port=options.relay_metrics_port,
+            devstack_dir=options.devstack_dir,
+        )
         for name, command in processes.items():
             manager.add_process(name, command, env=env, cwd=str(devstack.PROJECT_DIR))
         manager.loop()

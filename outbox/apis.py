@@ -56,7 +56,7 @@ def _specs_publish(items: list[dict[str, Any]], many: bool) -> list[str]:
         with transaction.atomic(durable=True):
             rows = events_publish(specs)
     except UnknownEventType as exc:
-        _raise_invalid({"event_type": [str(exc)]}, getattr(exc, "index", None), many)
+        _raise_invalid({"event_type": [str(exc)]}, exc.index, many)
     except EventInvalid as exc:
         _raise_invalid(exc.fields, exc.index, many)
     return [str(row.event_id) for row in rows]

@@ -21,6 +21,8 @@ PRIORITIES = ("critical", "high", "normal", "low")
 class UnknownEventType(LookupError):
     """No event type of that name (and version) is declared."""
 
+    index: int | None = None  # in a batch, which event
+
 
 @dataclass(frozen=True)
 class EventType:
@@ -73,7 +75,8 @@ def event_type_declare(
         priority=priority,
     )
     existing = _catalog.setdefault((name, version), event_type)
-    if existing is not event_type and existing.schema != schema:
+    # The dataclass's equality leaves the schema out (it is unhashable): compare both.
+    if existing is not event_type and (existing != event_type or existing.schema != schema):
         raise ValueError(f"event type {name} v{version} declared twice, differently")
     return existing
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
-from outbox.catalog import PRIORITIES, EventType, event_type_get
+from outbox.catalog import PRIORITIES, EventType, UnknownEventType, event_type_get
 from outbox.context import (
     EventContext,
     context_user_id,
@@ -102,7 +102,7 @@ def events_publish(specs: Sequence[EventSpec]) -> list[OutboxEvent]:
     for index, spec in enumerate(specs):
         try:
             rows.append(_outbox_row(spec, context))
-        except EventInvalid as exc:
+        except (EventInvalid, UnknownEventType) as exc:
             exc.index = index
             raise
     if not rows:

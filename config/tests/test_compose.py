@@ -27,6 +27,7 @@ from django.core.management import get_commands, load_command_class
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import resolve
+from prometheus_client import REGISTRY, generate_latest
 
 PROJECT_DIR = Path(settings.BASE_DIR)
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
@@ -46,12 +47,15 @@ EXPECTED_SERVICES = {
     "web",
     "celery-worker",
     "celery-beat",
+    "relay",
     "prometheus",
     "grafana",
 }
 REQUIRED_APP_ENV = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "DJANGO_SECRET_KEY")
-# Dashboard metrics whose exporters (outbox relay, consumer groups) arrive with later issues.
-METRICS_COMING_LATER = {"events_published_total", "events_consumed_total"}
+# Dashboard metrics exported by other processes than web: the relay's (checked against the
+# relay's own registry below) and the consumer groups' (which arrive with a later issue).
+METRICS_FROM_RELAY = {"events_published_total"}
+METRICS_COMING_LATER = {"events_consumed_total"}
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -190,7 +194,7 @@ def test_compose_defines_the_expected_services():
 
 
 def test_the_app_services_are_the_ones_built_from_the_dockerfile():
-    assert set(APP_SERVICES) == {"migrate", "web", "celery-worker", "celery-beat"}
+    assert set(APP_SERVICES) == {"migrate", "web", "relay", "celery-worker", "celery-beat"}
     for name in APP_SERVICES:
         build = SERVICES[name]["build"]
         context = build if isinstance(build, str) else build["context"]
@@ -307,8 +311,23 @@ def test_dashboard_queries_metrics_the_web_process_exports(client: Client):
     exported = client.get("/metrics").content.decode()
 
     assert METRICS_COMING_LATER <= queried
-    for name in queried - METRICS_COMING_LATER:
+    for name in queried - METRICS_COMING_LATER - METRICS_FROM_RELAY:
         assert re.search(rf"^{re.escape(name)}[{{ ]", exported, re.MULTILINE), name
+    importlib.import_module("outbox.metrics")  # what the relay process registers
+    relay_exported = generate_latest(REGISTRY).decode()
+    for name in METRICS_FROM_RELAY:
+        assert f"# TYPE {name} counter" in relay_exported, name
+
+
+def test_prometheus_scrapes_the_relays_metrics_port():
+    mounts = _bind_mounts(SERVICES["prometheus"])
+    config = yaml.safe_load((PROJECT_DIR / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+
+    (discovery,) = jobs["relay"]["dns_sd_configs"]
+    relay_argv = _service_argv(SERVICES["relay"])
+    assert discovery["names"] == ["relay"]
+    assert str(discovery["port"]) == relay_argv[relay_argv.index("--metrics-port") + 1]
 
 
 # --- Dockerfile -------------------------------------------------------------------------
