@@ -1,16 +1,20 @@
 """Relay throughput: drain N outbox rows to Kafka, against raw confluent-kafka production.
 
-    python bench/relay.py [--events 100000] [--batch-size 2000] [--compression lz4]
+    python bench/relay.py [--events 100000] [--relays 1] [--batch-size 2000] [--compression lz4]
 
-Fills the outbox with N realistic order events (seed 000's order.created, ~10,000 orders),
-then times one relay draining them (producer warmed first), then times a raw idempotent
-producer sending the very same records to another topic. Last line, JSON:
+Starts the relay processes (`manage.py relay`), warms them (producer id, shards) and freezes
+them with SIGSTOP; fills the outbox with N realistic order events (seed 000's order.created,
+~10,000 orders); thaws the relays and times them until every row is published. Then times a
+raw idempotent producer sending the very same records to another topic. Last line, JSON:
 {"relay_events_per_s": ..., "raw_produce_events_per_s": ..., "ratio": ...}
 """
 
 import argparse
 import json
+import os
 import random
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -19,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import stack_setup
+from _stack import PROJECT_DIR, stack_setup
 
 MENU = [
     ("Latte", "Pumpkin Spice", "4.50"),
@@ -46,11 +50,66 @@ def order_payload(order_id: str, user_id: str) -> dict:
     }
 
 
+def relays_start(count: int, options: argparse.Namespace) -> list[subprocess.Popen]:
+    """Start `manage.py relay` processes, let them warm up (producer id, shards), freeze them."""
+    from django.db import transaction
+
+    from outbox.models import OutboxEvent
+    from outbox.services import event_publish
+
+    env = dict(os.environ)
+    if options.batch_size:
+        env["OUTBOX_RELAY_BATCH_SIZE"] = str(options.batch_size)
+    if options.compression:
+        env["OUTBOX_COMPRESSION"] = options.compression
+    relays = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "relay", "--metrics-port", "0"],
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    for seq in range(200):
+        with transaction.atomic():
+            event_publish(event_type="diagnostic.ping", data={"seq": seq}, key=f"warm-{seq}")
+    while OutboxEvent.objects.exists():
+        time.sleep(0.05)
+    time.sleep(2.5)  # a rebalance round: each relay holds its share of the shards
+    for relay in relays:
+        relay.send_signal(signal.SIGSTOP)
+    return relays
+
+
+def relays_time(relays: list[subprocess.Popen], topic: str) -> tuple[int, float]:
+    """Thaw the relays and time them until the topic's rows are all published."""
+    from django.db import connection
+
+    from outbox.models import OutboxEvent
+
+    pending = OutboxEvent.objects.filter(topic=topic)
+    count = pending.count()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE outbox_outboxevent")
+    started = time.perf_counter()
+    for relay in relays:
+        relay.send_signal(signal.SIGCONT)
+    while pending.exists():
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    for relay in relays:
+        relay.terminate()
+        relay.wait()
+    return count - pending.count(), elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--compression", default=None)
+    parser.add_argument("--relays", type=int, default=1, help="relay processes sharing the work")
     options = parser.parse_args()
     stack_setup("benchrelay")
 
@@ -59,8 +118,7 @@ def main() -> None:
 
     from outbox.catalog import event_type_declare
     from outbox.kafka import client_config
-    from outbox.models import OutboxEvent
-    from outbox.relay import BATCH_COLUMNS, OutboxRelay, RelayConfig, kafka_headers
+    from outbox.relay import BATCH_COLUMNS, RelayConfig, kafka_headers
     from outbox.services import EventSpec, events_publish
     from outbox.topics import topic_declare, topics_sync
 
@@ -74,6 +132,7 @@ def main() -> None:
     )
     topics_sync()
 
+    relays = relays_start(options.relays, options)
     orders = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(max(options.events // 10, 1))]
     started = time.perf_counter()
     chunk = 5000
@@ -95,16 +154,9 @@ def main() -> None:
         records = [(row[2], bytes(row[3]), kafka_headers(row)) for row in cursor.fetchall()]
     avg_bytes = sum(len(value) for _, value, _ in records) / len(records)
 
-    config = RelayConfig.from_settings(
-        batch_size=options.batch_size, compression=options.compression
-    )
-    relay = OutboxRelay(config)
-    relay.producer_warm(raw_topic.name)
-    started = time.perf_counter()
-    drained = relay.drain()
-    relay_s = time.perf_counter() - started
-    pending = OutboxEvent.objects.filter(topic=topic.name).exclude(status="published").count()
-    print(f"relay drained {drained} in {relay_s:.2f}s ({pending} left)", flush=True)
+    config = RelayConfig.from_settings(compression=options.compression)
+    drained, relay_s = relays_time(relays, topic.name)
+    print(f"{options.relays} relay(s) drained {drained} in {relay_s:.2f}s", flush=True)
 
     producer = Producer(
         client_config(
@@ -143,8 +195,8 @@ def main() -> None:
     raw_s = time.perf_counter() - started
     print(f"raw producer sent {delivered} in {raw_s:.2f}s", flush=True)
 
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM outbox_outboxevent WHERE topic = %s", [topic.name])
+    with connection.cursor() as cursor:  # leave an external database as it was
+        cursor.execute("DELETE FROM outbox_publishedevent WHERE topic = %s", [topic.name])
     relay_rate = drained / relay_s
     raw_rate = delivered / raw_s
     print(
@@ -152,7 +204,8 @@ def main() -> None:
             {
                 "events": options.events,
                 "avg_event_bytes": round(avg_bytes),
-                "batch_size": config.batch_size,
+                "relays": options.relays,
+                "batch_size": options.batch_size or config.batch_size,
                 "compression": config.compression,
                 "relay_events_per_s": round(relay_rate),
                 "raw_produce_events_per_s": round(raw_rate),
