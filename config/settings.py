@@ -195,6 +195,16 @@ OUTBOX_COMPRESSION = env.str("OUTBOX_COMPRESSION", default="lz4")
 OUTBOX_LINGER_MS = env.int("OUTBOX_LINGER_MS", default=2)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
 
+# --- consumer runtime (outbox/consumer.py) -------------------------------------------------
+
+OUTBOX_CONSUMER_BATCH_SIZE = env.int("OUTBOX_CONSUMER_BATCH_SIZE", default=500)
+# Seed 000: a failing event is tried again after 1 s, 2 s and 4 s, then dead-lettered.
+OUTBOX_CONSUMER_BACKOFF_S = env.list("OUTBOX_CONSUMER_BACKOFF_S", cast=float, default=[1, 2, 4])
+OUTBOX_CONSUMER_MAX_ATTEMPTS = env.int(
+    "OUTBOX_CONSUMER_MAX_ATTEMPTS", default=len(OUTBOX_CONSUMER_BACKOFF_S) + 1
+)
+OUTBOX_CONSUMER_METRICS_PORT = env.int("OUTBOX_CONSUMER_METRICS_PORT", default=9102)
+
 # --- REST API ---------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -9,5 +9,7 @@ class OutboxConfig(AppConfig):
     verbose_name = "Event backbone"
 
     def ready(self) -> None:
-        # Each app declares its topics (and event types) in events.py.
+        # Each app declares its topics and event types in events.py, then the handlers of
+        # its consumer groups in handlers.py (which refer to the types).
         autodiscover_modules("events")
+        autodiscover_modules("handlers")

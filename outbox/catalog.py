@@ -8,6 +8,7 @@ prints it and `manage.py events asyncapi` turns it into an AsyncAPI 3 document.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,43 @@ def event_type_get(name: str, version: int | None = None) -> EventType:
     if not versions:
         raise UnknownEventType(f"unknown event type {name!r}")
     return max(versions, key=lambda event_type: event_type.version)
+
+
+_upcasters: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def upcaster_register(
+    name: str, from_version: int
+) -> Callable[
+    [Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]
+]:
+    """Register a function turning `data` of `name` v`from_version` into v`from_version + 1`."""
+
+    def register(
+        func: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        event_type_get(name, from_version + 1)  # the target version must be declared
+        _upcasters[(name, from_version)] = func
+        return func
+
+    return register
+
+
+class UnsupportedVersion(LookupError):
+    """An event's version cannot be brought to one its handler accepts."""
+
+
+def data_upcast(
+    name: str, version: int, data: dict[str, Any], accepted: frozenset[int]
+) -> tuple[int, dict[str, Any]]:
+    """Upcast `data` step by step until its version is one of `accepted`."""
+    while version not in accepted:
+        upcaster = _upcasters.get((name, version))
+        if upcaster is None:
+            raise UnsupportedVersion(f"{name} v{version} cannot be brought to v{sorted(accepted)}")
+        data = upcaster(data)
+        version += 1
+    return version, data
 
 
 def event_types() -> list[EventType]:

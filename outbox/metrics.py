@@ -25,3 +25,29 @@ kafka_producer_queue_size = Gauge(
     "kafka_producer_queue_size", "Messages in the producer's queue, not yet acknowledged."
 )
 outbox_relay_shards_owned = Gauge("outbox_relay_shards_owned", "Outbox shards this relay owns.")
+
+# --- consumers ---------------------------------------------------------------------------
+
+events_consumed_total = Counter(
+    "events_consumed_total",
+    "Records a consumer group handled, by outcome "
+    "(processed, duplicate, retried, dead_lettered, ignored).",
+    ["group", "event_type", "outcome"],
+)
+event_processing_duration_seconds = Histogram(
+    "event_processing_duration_seconds",
+    "Time to apply one event (inbox row and handler), in its transaction.",
+    ["group", "event_type"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+event_processing_errors_total = Counter(
+    "event_processing_errors_total", "Handler failures.", ["group", "event_type"]
+)
+events_dead_lettered_total = Counter(
+    "events_dead_lettered_total", "Records sent to the group's dead letters.", ["group"]
+)
+kafka_consumer_lag = Gauge(
+    "kafka_consumer_lag",
+    "Records between the group's position and the end of the partition.",
+    ["group", "topic", "partition"],
+)

@@ -1,0 +1,483 @@
+"""The consumer runtime (`manage.py consume GROUP`): apply a group's events exactly once.
+
+- At-least-once delivery, exactly-once effect: the inbox row (group, event_id) is inserted in
+  the transaction of the handler's effects; a redelivery hits its unique constraint and is
+  skipped. Offsets are committed only after that transaction commits.
+- Order: a partition's events are handled in order. A failing event is retried with backoff
+  (OUTBOX_CONSUMER_BACKOFF_S) by seeking back and pausing only its partition, so the loop
+  keeps polling and the consumer never overruns max.poll.interval.ms; after the last attempt
+  it goes to the dead letters and the partition moves on.
+- Poison (not JSON, envelope incomplete, unknown type or version, data failing its schema)
+  goes to the dead letters at once: retrying cannot fix it.
+- Throughput: a poll's events are applied in one transaction. If any handler fails, the
+  transaction is rolled back and the events are applied one per transaction instead, so a
+  crash can never apply an event twice or skip one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+
+from outbox import metrics
+from outbox.catalog import UnknownEventType, UnsupportedVersion, data_upcast, event_type_get
+from outbox.context import event_context
+from outbox.groups import ConsumerGroup, Handler
+from outbox.kafka import client_config
+from outbox.models import ConsumerAttempt, DeadLetter, InboxEntry
+
+logger = logging.getLogger(__name__)
+
+ENVELOPE_REQUIRED = ("event_id", "event_type", "version", "source", "aggregate_id", "data")
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a handler receives: the envelope, its data (upcast to a version the handler
+    accepts), and where the record came from."""
+
+    event_id: uuid.UUID
+    event_type: str
+    version: int
+    timestamp: str
+    source: str
+    aggregate_type: str
+    aggregate_id: str
+    correlation_id: str | None
+    causation_id: str | None
+    user_id: str | None
+    priority: str
+    data: dict[str, Any]
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+
+
+class PoisonEvent(Exception):
+    """A record no retry can fix; it goes straight to the dead letters."""
+
+
+def event_decode(value: bytes | None, group: ConsumerGroup) -> tuple[Event, Handler | None]:
+    """Decode and check a record value; answer the event and the group's handler for it
+    (None: the group does not handle this type). Raises PoisonEvent."""
+    try:
+        envelope = json.loads(value or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PoisonEvent(f"value is not JSON: {exc}") from exc
+    if not isinstance(envelope, dict):
+        raise PoisonEvent("value is not a JSON object")
+    missing = [name for name in ENVELOPE_REQUIRED if name not in envelope]
+    if missing:
+        raise PoisonEvent(f"envelope lacks {', '.join(missing)}")
+    name, version, data = envelope["event_type"], envelope["version"], envelope["data"]
+    if not isinstance(version, int) or not isinstance(data, dict):
+        raise PoisonEvent("envelope version must be an integer and data an object")
+    try:
+        event_id = uuid.UUID(str(envelope["event_id"]))
+        event_type = event_type_get(name, version)
+    except ValueError as exc:
+        raise PoisonEvent(f"event_id is not a UUID: {envelope['event_id']!r}") from exc
+    except UnknownEventType as exc:
+        raise PoisonEvent(str(exc)) from exc
+    errors = sorted(event_type.validator.iter_errors(data), key=lambda e: e.path)
+    if errors:
+        path = ".".join(str(p) for p in errors[0].absolute_path) or "data"
+        raise PoisonEvent(f"data does not match {name} v{version}: {path}: {errors[0].message}")
+    handler = group.handlers.get(name)
+    if handler is not None:
+        try:
+            version, data = data_upcast(name, version, data, handler.versions)
+        except UnsupportedVersion as exc:
+            raise PoisonEvent(str(exc)) from exc
+    event = Event(
+        event_id=event_id,
+        event_type=name,
+        version=version,
+        timestamp=str(envelope.get("timestamp", "")),
+        source=str(envelope["source"]),
+        aggregate_type=str(envelope.get("aggregate_type", "")),
+        aggregate_id=str(envelope["aggregate_id"]),
+        correlation_id=envelope.get("correlation_id"),
+        causation_id=envelope.get("causation_id"),
+        user_id=envelope.get("user_id"),
+        priority=str(envelope.get("priority", "normal")),
+        data=data,
+    )
+    return event, handler
+
+
+def event_apply(group: ConsumerGroup, event: Event, handler: Handler) -> bool:
+    """Apply one event inside the caller's transaction: inbox row, then the handler.
+    Answers False for a duplicate (already applied; nothing done)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {InboxEntry._meta.db_table} ("group", event_id, event_type,'  # noqa: S608
+            " processed_at) VALUES (%s, %s, %s, now()) ON CONFLICT DO NOTHING",
+            [group.name, event.event_id, event.event_type],
+        )
+        if cursor.rowcount == 0:
+            return False
+    with event_context(causation_id=event.event_id, correlation_id=event.correlation_id):
+        handler.func(event)
+    return True
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    batch_size: int
+    max_attempts: int
+    backoff_s: tuple[float, ...]
+    poll_timeout_s: float = 0.5
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> ConsumerConfig:
+        values: dict[str, Any] = {
+            "batch_size": settings.OUTBOX_CONSUMER_BATCH_SIZE,
+            "max_attempts": settings.OUTBOX_CONSUMER_MAX_ATTEMPTS,
+            "backoff_s": tuple(settings.OUTBOX_CONSUMER_BACKOFF_S),
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    def backoff(self, attempt: int) -> float:
+        return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
+
+
+@dataclass
+class _Work:
+    message: Message
+    event: Event
+    handler: Handler
+
+
+class GroupConsumer:
+    """One process of a consumer group. `run()` until `stop()`."""
+
+    def __init__(self, group: ConsumerGroup, config: ConsumerConfig | None = None) -> None:
+        self.group = group
+        self.config = config or ConsumerConfig.from_settings()
+        self._stopping = False
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._paused: dict[tuple[str, int], float] = {}  # partition -> resume at (monotonic)
+        self._next_lag = 0.0
+        self._last_activity = 0.0
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    # --- loop ----------------------------------------------------------------------------
+
+    def run(self, *, max_messages: int | None = None, until_idle_s: float | None = None) -> int:
+        """Consume until stopped (or `max_messages` records, or `until_idle_s` without any);
+        answer how many records were handled."""
+        # Clients are created here, in the running process, never before a fork.
+        self._consumer = Consumer(
+            client_config(
+                **{
+                    "group.id": self.group.kafka_group_id,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "partition.assignment.strategy": "cooperative-sticky",
+                    "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
+                    "heartbeat.interval.ms": max(settings.KAFKA_SESSION_TIMEOUT_MS // 3, 100),
+                    "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
+                    "max.poll.interval.ms": 300_000,
+                }
+            )
+        )
+        self._consumer.subscribe(
+            self.group.topics, on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        handled = 0
+        self._last_activity = time.monotonic()
+        try:
+            while not self._stopping:
+                self._partitions_resume()
+                messages = self._consumer.consume(
+                    num_messages=self.config.batch_size, timeout=self.config.poll_timeout_s
+                )
+                records = [m for m in messages if m.error() is None]
+                for message in messages:
+                    if message.error() is not None:
+                        self._consumer_error(message.error())
+                if records:
+                    handled += self._batch_handle(records)
+                    self._last_activity = time.monotonic()
+                elif (
+                    until_idle_s is not None
+                    and self._consumer.assignment()  # idle counts once partitions are ours
+                    and time.monotonic() - self._last_activity > until_idle_s
+                ):
+                    break
+                if max_messages is not None and handled >= max_messages:
+                    break
+                self._lag_update()
+        finally:
+            self._close()
+        return handled
+
+    def _consumer_error(self, error: KafkaError) -> None:
+        if error.code() != KafkaError._PARTITION_EOF:
+            logger.warning("consumer error: %s", error)
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()  # commits nothing (auto commit is off); leaves the group
+            self._consumer = None
+        if self._producer is not None:
+            self._producer.flush(10)
+            self._producer = None
+        connection.close()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._last_activity = time.monotonic()
+        logger.info("assigned %s", [f"{p.topic}/{p.partition}" for p in partitions])
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Offsets of handled events were committed after each batch; nothing is pending
+        # here. Forget retry pauses: the next owner starts from the committed offset.
+        for partition in partitions:
+            self._paused.pop((partition.topic, partition.partition), None)
+        logger.info("revoked %s", [f"{p.topic}/{p.partition}" for p in partitions])
+
+    def _partitions_resume(self) -> None:
+        now = time.monotonic()
+        due = [tp for tp, at in self._paused.items() if at <= now]
+        if due:
+            assert self._consumer is not None
+            self._consumer.resume([TopicPartition(topic, p) for topic, p in due])
+            for tp in due:
+                del self._paused[tp]
+
+    # --- one batch -----------------------------------------------------------------------
+
+    def _batch_handle(self, messages: list[Message]) -> int:
+        """Handle a poll's records; commit the offsets of those done. Answer how many."""
+        done: dict[tuple[str, int], int] = {}  # partition -> next offset to commit
+        work: list[_Work] = []
+        for message in messages:
+            tp = (message.topic(), message.partition())
+            if tp in self._paused:
+                continue  # fetched before its partition was paused for a retry
+            try:
+                event, handler = event_decode(message.value(), self.group)
+            except PoisonEvent as exc:
+                self._dead_letter(message, exc, None, attempts=1)
+                done[tp] = message.offset() + 1
+                continue
+            if handler is None:  # a type of this topic the group does not handle
+                metrics.events_consumed_total.labels(
+                    self.group.name, event.event_type, "ignored"
+                ).inc()
+                done[tp] = message.offset() + 1
+                continue
+            work.append(_Work(message, _located(event, message), handler))
+        if work:
+            if not self._apply_together(work, done):
+                self._apply_one_by_one(work, done)
+        if done:
+            assert self._consumer is not None
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in done.items()],
+                asynchronous=False,
+            )
+        return len(messages)
+
+    def _apply_together(self, work: list[_Work], done: dict[tuple[str, int], int]) -> bool:
+        started = time.perf_counter()
+        outcomes: list[bool] = []
+        try:
+            with transaction.atomic(durable=True):
+                outcomes = [event_apply(self.group, w.event, w.handler) for w in work]
+        except Exception:  # noqa: BLE001 - any failure: fall back to one event per transaction
+            logger.info("batch of %s failed; applying one by one", len(work))
+            return False
+        elapsed = (time.perf_counter() - started) / len(work)
+        for item, applied in zip(work, outcomes, strict=True):
+            self._applied(item, applied, elapsed)
+            done[(item.message.topic(), item.message.partition())] = item.message.offset() + 1
+        return True
+
+    def _apply_one_by_one(self, work: list[_Work], done: dict[tuple[str, int], int]) -> None:
+        blocked: set[tuple[str, int]] = set()
+        for item in work:
+            tp = (item.message.topic(), item.message.partition())
+            if tp in blocked:
+                continue  # an earlier event of this partition is being retried: keep order
+            started = time.perf_counter()
+            try:
+                with transaction.atomic(durable=True):
+                    applied = event_apply(self.group, item.event, item.handler)
+                    ConsumerAttempt.objects.filter(
+                        group=self.group.name, event_id=item.event.event_id
+                    ).delete()
+            except Exception as exc:  # noqa: BLE001 - a handler's failure, retried or dead-lettered
+                if self._failure_handle(item, exc):
+                    done[tp] = item.message.offset() + 1
+                else:
+                    blocked.add(tp)
+                continue
+            self._applied(item, applied, time.perf_counter() - started)
+            done[tp] = item.message.offset() + 1
+
+    def _applied(self, item: _Work, applied: bool, seconds: float) -> None:
+        event_type = item.event.event_type
+        outcome = "processed" if applied else "duplicate"
+        metrics.events_consumed_total.labels(self.group.name, event_type, outcome).inc()
+        if applied:
+            metrics.event_processing_duration_seconds.labels(self.group.name, event_type).observe(
+                seconds
+            )
+        else:
+            logger.info("duplicate %s %s skipped", event_type, item.event.event_id)
+
+    def _failure_handle(self, item: _Work, exc: Exception) -> bool:
+        """Count the failure; retry later (answer False) or dead-letter it (answer True)."""
+        event = item.event
+        metrics.event_processing_errors_total.labels(self.group.name, event.event_type).inc()
+        now = datetime.now(UTC)
+        attempt, _ = ConsumerAttempt.objects.get_or_create(
+            group=self.group.name,
+            event_id=event.event_id,
+            defaults={
+                "event_type": event.event_type,
+                "first_attempt_at": now,
+                "last_attempt_at": now,
+            },
+        )
+        ConsumerAttempt.objects.filter(pk=attempt.pk).update(
+            attempts=F("attempts") + 1, last_attempt_at=now, last_error=_error_text(exc)
+        )
+        attempt.refresh_from_db()
+        logger.warning(
+            "%s %s failed (attempt %s of %s): %s",
+            event.event_type, event.event_id, attempt.attempts, self.config.max_attempts, exc,
+        )  # fmt: skip
+        if attempt.attempts >= self.config.max_attempts:
+            self._dead_letter(item.message, exc, event, attempt.attempts, attempt.first_attempt_at)
+            attempt.delete()
+            return True
+        delay = self.config.backoff(attempt.attempts)
+        metrics.events_consumed_total.labels(self.group.name, event.event_type, "retried").inc()
+        message = item.message
+        assert self._consumer is not None
+        partition = TopicPartition(message.topic(), message.partition(), message.offset())
+        self._consumer.seek(partition)
+        self._consumer.pause([partition])
+        self._paused[(message.topic(), message.partition())] = time.monotonic() + delay
+        return False
+
+    # --- dead letters --------------------------------------------------------------------
+
+    def _dead_letter(
+        self,
+        message: Message,
+        exc: Exception,
+        event: Event | None,
+        attempts: int,
+        first_attempt_at: datetime | None = None,
+    ) -> None:
+        """Send the record to the group's DLQ topic, with the error in headers, and keep a
+        DeadLetter row for staff. Re-running this for the same record updates the row."""
+        now = datetime.now(UTC)
+        first = first_attempt_at or now
+        error_headers = {
+            "dlq_group": self.group.name,
+            "dlq_error_class": type(exc).__name__,
+            "dlq_error_message": str(exc)[:2000],
+            "dlq_stack_trace": "".join(traceback.format_exception(exc))[-8000:],
+            "dlq_attempts": str(attempts),
+            "dlq_first_attempt_at": first.isoformat(),
+            "dlq_last_attempt_at": now.isoformat(),
+            "dlq_original_topic": message.topic(),
+            "dlq_original_partition": str(message.partition()),
+            "dlq_original_offset": str(message.offset()),
+        }
+        original_headers = message.headers() or []
+        producer = self._producer_get()
+        producer.produce(
+            self.group.dlq_topic.name,
+            value=message.value(),
+            key=message.key(),
+            headers=[*original_headers, *error_headers.items()],
+        )
+        producer.flush(30)
+        DeadLetter.objects.update_or_create(
+            group=self.group.name,
+            topic=message.topic(),
+            partition=message.partition(),
+            offset=message.offset(),
+            defaults={
+                "event_id": event.event_id if event else None,
+                "event_type": event.event_type if event else "",
+                "aggregate_id": event.aggregate_id if event else "",
+                "key": (message.key() or b"").decode(errors="replace"),
+                "value": message.value() or b"",
+                "headers": [
+                    [name, (value or b"").decode(errors="replace")]
+                    for name, value in original_headers
+                ],
+                "error_class": type(exc).__name__,
+                "error_message": str(exc),
+                "traceback": error_headers["dlq_stack_trace"],
+                "attempts": attempts,
+                "first_attempt_at": first,
+                "last_attempt_at": now,
+                "status": DeadLetter.Status.PENDING,
+            },
+        )
+        event_type = event.event_type if event else "undecodable"
+        metrics.events_dead_lettered_total.labels(self.group.name).inc()
+        metrics.events_consumed_total.labels(self.group.name, event_type, "dead_lettered").inc()
+        logger.error(
+            "dead-lettered %s at %s/%s/%s: %s",
+            event_type, message.topic(), message.partition(), message.offset(), exc,
+        )  # fmt: skip
+
+    def _producer_get(self) -> Producer:
+        if self._producer is None:
+            self._producer = Producer(client_config(**{"enable.idempotence": True, "acks": "all"}))
+        return self._producer
+
+    # --- lag -----------------------------------------------------------------------------
+
+    def _lag_update(self) -> None:
+        now = time.monotonic()
+        if now < self._next_lag:
+            return
+        self._next_lag = now + 10.0
+        assert self._consumer is not None
+        for partition in self._consumer.assignment():
+            _, high = self._consumer.get_watermark_offsets(partition, cached=True)
+            position = self._consumer.position([partition])[0].offset
+            if high >= 0 and position >= 0:
+                metrics.kafka_consumer_lag.labels(
+                    self.group.name, partition.topic, partition.partition
+                ).set(max(high - position, 0))
+
+
+def _located(event: Event, message: Message) -> Event:
+    return Event(
+        **{**event.__dict__, "topic": message.topic(), "partition": message.partition(),
+           "offset": message.offset()}
+    )  # fmt: skip
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+HandlerFunc = Callable[[Event], None]
