@@ -9,8 +9,9 @@
   it goes to the dead letters and the partition moves on.
 - Poison (not JSON, envelope incomplete, unknown type or version, data failing its schema)
   goes to the dead letters at once: retrying cannot fix it.
-- Throughput: a poll's events are applied in one transaction. If any handler fails, the
-  transaction is rolled back and the events are applied one per transaction instead, so a
+- Throughput: a poll's events are applied in one transaction (each with its inbox row), and
+  the offsets are committed after it. If a handler fails, the transaction is rolled back, the
+  failure is counted against that event, and the others are applied again without it. A
   crash can never apply an event twice or skip one.
 """
 
@@ -157,9 +158,17 @@ class ConsumerConfig:
 
 @dataclass
 class _Work:
+    """A record of a batch: an event to apply, or poison to dead-letter, or a type the group
+    ignores. All three advance the partition only when the batch gets to them, in order."""
+
     message: Message
-    event: Event
-    handler: Handler
+    event: Event | None = None
+    handler: Handler | None = None
+    poison: PoisonEvent | None = None
+
+    @property
+    def partition(self) -> tuple[str, int]:
+        return (self.message.topic(), self.message.partition())
 
 
 class GroupConsumer:
@@ -174,6 +183,7 @@ class GroupConsumer:
         self._paused: dict[tuple[str, int], float] = {}  # partition -> resume at (monotonic)
         self._next_lag = 0.0
         self._last_activity = 0.0
+        self._retried: set[uuid.UUID] = set()  # events that failed and may succeed later
 
     def stop(self) -> None:
         self._stopping = True
@@ -269,25 +279,16 @@ class GroupConsumer:
         done: dict[tuple[str, int], int] = {}  # partition -> next offset to commit
         work: list[_Work] = []
         for message in messages:
-            tp = (message.topic(), message.partition())
-            if tp in self._paused:
+            if (message.topic(), message.partition()) in self._paused:
                 continue  # fetched before its partition was paused for a retry
             try:
                 event, handler = event_decode(message.value(), self.group)
             except PoisonEvent as exc:
-                self._dead_letter(message, exc, None, attempts=1)
-                done[tp] = message.offset() + 1
-                continue
-            if handler is None:  # a type of this topic the group does not handle
-                metrics.events_consumed_total.labels(
-                    self.group.name, event.event_type, "ignored"
-                ).inc()
-                done[tp] = message.offset() + 1
+                work.append(_Work(message, poison=exc))
                 continue
             work.append(_Work(message, _located(event, message), handler))
         if work:
-            if not self._apply_together(work, done):
-                self._apply_one_by_one(work, done)
+            self._apply(work, done)
         if done:
             assert self._consumer is not None
             self._consumer.commit(
@@ -296,42 +297,69 @@ class GroupConsumer:
             )
         return len(messages)
 
-    def _apply_together(self, work: list[_Work], done: dict[tuple[str, int], int]) -> bool:
-        started = time.perf_counter()
-        outcomes: list[bool] = []
-        try:
-            with transaction.atomic(durable=True):
-                outcomes = [event_apply(self.group, w.event, w.handler) for w in work]
-        except Exception:  # noqa: BLE001 - any failure: fall back to one event per transaction
-            logger.info("batch of %s failed; applying one by one", len(work))
-            return False
-        elapsed = (time.perf_counter() - started) / len(work)
-        for item, applied in zip(work, outcomes, strict=True):
-            self._applied(item, applied, elapsed)
-            done[(item.message.topic(), item.message.partition())] = item.message.offset() + 1
-        return True
-
-    def _apply_one_by_one(self, work: list[_Work], done: dict[tuple[str, int], int]) -> None:
-        blocked: set[tuple[str, int]] = set()
-        for item in work:
-            tp = (item.message.topic(), item.message.partition())
-            if tp in blocked:
-                continue  # an earlier event of this partition is being retried: keep order
+    def _apply(self, work: list[_Work], done: dict[tuple[str, int], int]) -> None:
+        """Apply the events in one transaction. When a handler fails, roll back, count the
+        failure against that event, and apply the others again without it (and without the
+        later events of its partition, unless it was dead-lettered)."""
+        pending = work
+        while pending:
+            failure: tuple[int, Exception] | None = None
             started = time.perf_counter()
             try:
                 with transaction.atomic(durable=True):
-                    applied = event_apply(self.group, item.event, item.handler)
-                    ConsumerAttempt.objects.filter(
-                        group=self.group.name, event_id=item.event.event_id
-                    ).delete()
-            except Exception as exc:  # noqa: BLE001 - a handler's failure, retried or dead-lettered
-                if self._failure_handle(item, exc):
-                    done[tp] = item.message.offset() + 1
-                else:
-                    blocked.add(tp)
+                    outcomes = []
+                    for index, item in enumerate(pending):
+                        try:
+                            outcomes.append(self._event_apply(item))
+                        except Exception as exc:
+                            failure = (index, exc)
+                            raise
+            except Exception:
+                if failure is None:
+                    raise  # the database itself failed: let the process restart
+                pending = self._failure_drop(pending, *failure, done)
                 continue
-            self._applied(item, applied, time.perf_counter() - started)
-            done[tp] = item.message.offset() + 1
+            applied_count = max(sum(1 for item in pending if item.handler), 1)
+            per_event = (time.perf_counter() - started) / applied_count
+            for item, applied in zip(pending, outcomes, strict=True):
+                if item.poison is not None:
+                    self._dead_letter(item.message, item.poison, None, attempts=1)
+                elif item.handler is None:
+                    assert item.event is not None
+                    metrics.events_consumed_total.labels(
+                        self.group.name, item.event.event_type, "ignored"
+                    ).inc()
+                else:
+                    self._applied(item, applied, per_event)
+                done[item.partition] = item.message.offset() + 1
+            return
+
+    def _event_apply(self, item: _Work) -> bool:
+        if item.event is None or item.handler is None:
+            return False  # poison or ignored: nothing to apply in the transaction
+        applied = event_apply(self.group, item.event, item.handler)
+        if item.event.event_id in self._retried:  # it had failed before: forget its attempts
+            ConsumerAttempt.objects.filter(
+                group=self.group.name, event_id=item.event.event_id
+            ).delete()
+            self._retried.discard(item.event.event_id)
+        return applied
+
+    def _failure_drop(
+        self, pending: list[_Work], index: int, exc: Exception, done: dict[tuple[str, int], int]
+    ) -> list[_Work]:
+        failed = pending[index]
+        tp = failed.partition
+        dead_lettered = self._failure_handle(failed, exc)
+        if dead_lettered:
+            done[tp] = failed.message.offset() + 1
+            return pending[:index] + pending[index + 1 :]
+        # Retried later: the partition waits, its later events with it (order).
+        return [
+            item
+            for position, item in enumerate(pending)
+            if position < index or item.partition != tp
+        ]
 
     def _applied(self, item: _Work, applied: bool, seconds: float) -> None:
         event_type = item.event.event_type
@@ -347,6 +375,7 @@ class GroupConsumer:
     def _failure_handle(self, item: _Work, exc: Exception) -> bool:
         """Count the failure; retry later (answer False) or dead-letter it (answer True)."""
         event = item.event
+        assert event is not None  # only events with a handler can fail
         metrics.event_processing_errors_total.labels(self.group.name, event.event_type).inc()
         now = datetime.now(UTC)
         attempt, _ = ConsumerAttempt.objects.get_or_create(
@@ -369,7 +398,9 @@ class GroupConsumer:
         if attempt.attempts >= self.config.max_attempts:
             self._dead_letter(item.message, exc, event, attempt.attempts, attempt.first_attempt_at)
             attempt.delete()
+            self._retried.discard(event.event_id)
             return True
+        self._retried.add(event.event_id)
         delay = self.config.backoff(attempt.attempts)
         metrics.events_consumed_total.labels(self.group.name, event.event_type, "retried").inc()
         message = item.message
