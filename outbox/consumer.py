@@ -119,19 +119,33 @@ def event_decode(value: bytes | None, group: ConsumerGroup) -> tuple[Event, Hand
     return event, handler
 
 
+def inbox_claim(group: ConsumerGroup, events: list[Event]) -> set[uuid.UUID]:
+    """Insert the inbox rows of `events` in the caller's transaction, in one statement;
+    answer the ids that were new (the others were applied before: duplicates)."""
+    if not events:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {InboxEntry._meta.db_table} ("group", event_id, event_type, processed_at)'  # noqa: S608
+            " SELECT %s, e.id, e.type, now() FROM unnest(%s::uuid[], %s::text[]) AS e(id, type)"
+            " ON CONFLICT DO NOTHING RETURNING event_id",
+            [group.name, [e.event_id for e in events], [e.event_type for e in events]],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def event_handler_run(event: Event, handler: Handler) -> None:
+    """Run the handler with the event as the cause of whatever it writes."""
+    with event_context(causation_id=event.event_id, correlation_id=event.correlation_id):
+        handler.func(event)
+
+
 def event_apply(group: ConsumerGroup, event: Event, handler: Handler) -> bool:
     """Apply one event inside the caller's transaction: inbox row, then the handler.
     Answers False for a duplicate (already applied; nothing done)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO {InboxEntry._meta.db_table} ("group", event_id, event_type,'  # noqa: S608
-            " processed_at) VALUES (%s, %s, %s, now()) ON CONFLICT DO NOTHING",
-            [group.name, event.event_id, event.event_type],
-        )
-        if cursor.rowcount == 0:
-            return False
-    with event_context(causation_id=event.event_id, correlation_id=event.correlation_id):
-        handler.func(event)
+    if not inbox_claim(group, [event]):
+        return False
+    event_handler_run(event, handler)
     return True
 
 
@@ -307,10 +321,13 @@ class GroupConsumer:
             started = time.perf_counter()
             try:
                 with transaction.atomic(durable=True):
+                    claimed = inbox_claim(
+                        self.group, [item.event for item in pending if item.handler is not None]
+                    )
                     outcomes = []
                     for index, item in enumerate(pending):
                         try:
-                            outcomes.append(self._event_apply(item))
+                            outcomes.append(self._event_apply(item, claimed))
                         except Exception as exc:
                             failure = (index, exc)
                             raise
@@ -334,16 +351,21 @@ class GroupConsumer:
                 done[item.partition] = item.message.offset() + 1
             return
 
-    def _event_apply(self, item: _Work) -> bool:
+    def _event_apply(self, item: _Work, claimed: set[uuid.UUID]) -> bool:
+        """Run the handler if this batch claimed the event's inbox row (once: a duplicate
+        within the batch finds its id gone). Answer whether it ran."""
         if item.event is None or item.handler is None:
             return False  # poison or ignored: nothing to apply in the transaction
-        applied = event_apply(self.group, item.event, item.handler)
+        if item.event.event_id not in claimed:
+            return False  # applied before: a duplicate
+        claimed.discard(item.event.event_id)
+        event_handler_run(item.event, item.handler)
         if item.event.event_id in self._retried:  # it had failed before: forget its attempts
             ConsumerAttempt.objects.filter(
                 group=self.group.name, event_id=item.event.event_id
             ).delete()
             self._retried.discard(item.event.event_id)
-        return applied
+        return True
 
     def _failure_drop(
         self, pending: list[_Work], index: int, exc: Exception, done: dict[tuple[str, int], int]
