@@ -67,7 +67,12 @@ class Event:
 
 
 class PoisonEvent(Exception):
-    """A record no retry can fix; it goes straight to the dead letters."""
+    """A record no retry can fix; it goes straight to the dead letters. `envelope` is what
+    could be read of it (for the dead letter's identifiers), if anything."""
+
+    def __init__(self, message: str, envelope: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.envelope = envelope or {}
 
 
 def event_decode(value: bytes | None, group: ConsumerGroup) -> tuple[Event, Handler | None]:
@@ -81,27 +86,36 @@ def event_decode(value: bytes | None, group: ConsumerGroup) -> tuple[Event, Hand
         raise PoisonEvent("value is not a JSON object")
     missing = [name for name in ENVELOPE_REQUIRED if name not in envelope]
     if missing:
-        raise PoisonEvent(f"envelope lacks {', '.join(missing)}")
+        raise PoisonEvent(f"envelope lacks {', '.join(missing)}", envelope)
     name, version, data = envelope["event_type"], envelope["version"], envelope["data"]
-    if not isinstance(version, int) or not isinstance(data, dict):
-        raise PoisonEvent("envelope version must be an integer and data an object")
+    if (
+        not isinstance(name, str)
+        or not isinstance(version, int)
+        or isinstance(version, bool)
+        or not isinstance(data, dict)
+    ):
+        raise PoisonEvent(
+            "envelope event_type must be a string, version an integer, data an object", envelope
+        )
     try:
         event_id = uuid.UUID(str(envelope["event_id"]))
         event_type = event_type_get(name, version)
     except ValueError as exc:
-        raise PoisonEvent(f"event_id is not a UUID: {envelope['event_id']!r}") from exc
+        raise PoisonEvent(f"event_id is not a UUID: {envelope['event_id']!r}", envelope) from exc
     except UnknownEventType as exc:
-        raise PoisonEvent(str(exc)) from exc
+        raise PoisonEvent(str(exc), envelope) from exc
     errors = sorted(event_type.validator.iter_errors(data), key=lambda e: e.path)
     if errors:
         path = ".".join(str(p) for p in errors[0].absolute_path) or "data"
-        raise PoisonEvent(f"data does not match {name} v{version}: {path}: {errors[0].message}")
+        raise PoisonEvent(
+            f"data does not match {name} v{version}: {path}: {errors[0].message}", envelope
+        )
     handler = group.handlers.get(name)
     if handler is not None:
         try:
             version, data = data_upcast(name, version, data, handler.versions)
         except UnsupportedVersion as exc:
-            raise PoisonEvent(str(exc)) from exc
+            raise PoisonEvent(str(exc), envelope) from exc
     event = Event(
         event_id=event_id,
         event_type=name,
@@ -444,9 +458,21 @@ class GroupConsumer:
         first_attempt_at: datetime | None = None,
     ) -> None:
         """Send the record to the group's DLQ topic, with the error in headers, and keep a
-        DeadLetter row for staff. Re-running this for the same record updates the row."""
+        DeadLetter row for staff. A record dead-lettered before (a redelivery after a crash)
+        is neither sent again nor reopened once staff reviewed it."""
+        existing = DeadLetter.objects.filter(
+            group=self.group.name,
+            topic=message.topic(),
+            partition=message.partition(),
+            offset=message.offset(),
+        ).first()
+        if existing is not None:
+            logger.info("record %s/%s/%s was dead-lettered before", message.topic(),
+                        message.partition(), message.offset())  # fmt: skip
+            return
         now = datetime.now(UTC)
         first = first_attempt_at or now
+        identity = _identity(event, exc)
         error_headers = {
             "dlq_group": self.group.name,
             "dlq_error_class": type(exc).__name__,
@@ -468,31 +494,25 @@ class GroupConsumer:
             headers=[*original_headers, *error_headers.items()],
         )
         producer.flush(30)
-        DeadLetter.objects.update_or_create(
+        DeadLetter.objects.create(
             group=self.group.name,
             topic=message.topic(),
             partition=message.partition(),
             offset=message.offset(),
-            defaults={
-                "event_id": event.event_id if event else None,
-                "event_type": event.event_type if event else "",
-                "aggregate_id": event.aggregate_id if event else "",
-                "key": (message.key() or b"").decode(errors="replace"),
-                "value": message.value() or b"",
-                "headers": [
-                    [name, (value or b"").decode(errors="replace")]
-                    for name, value in original_headers
-                ],
-                "error_class": type(exc).__name__,
-                "error_message": str(exc),
-                "traceback": error_headers["dlq_stack_trace"],
-                "attempts": attempts,
-                "first_attempt_at": first,
-                "last_attempt_at": now,
-                "status": DeadLetter.Status.PENDING,
-            },
+            **identity,
+            key=(message.key() or b"").decode(errors="replace"),
+            value=message.value() or b"",
+            headers=[
+                [name, (value or b"").decode(errors="replace")] for name, value in original_headers
+            ],
+            error_class=type(exc).__name__,
+            error_message=str(exc),
+            traceback=error_headers["dlq_stack_trace"],
+            attempts=attempts,
+            first_attempt_at=first,
+            last_attempt_at=now,
         )
-        event_type = event.event_type if event else "undecodable"
+        event_type = identity["event_type"] or "undecodable"
         metrics.events_dead_lettered_total.labels(self.group.name).inc()
         metrics.events_consumed_total.labels(self.group.name, event_type, "dead_lettered").inc()
         logger.error(
@@ -520,6 +540,26 @@ class GroupConsumer:
                 metrics.kafka_consumer_lag.labels(
                     self.group.name, partition.topic, partition.partition
                 ).set(max(high - position, 0))
+
+
+def _identity(event: Event | None, exc: Exception) -> dict[str, Any]:
+    """The dead letter's identifiers: from the event, or what a poison envelope showed."""
+    if event is not None:
+        return {
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "aggregate_id": event.aggregate_id,
+        }
+    envelope = exc.envelope if isinstance(exc, PoisonEvent) else {}
+    try:
+        event_id = uuid.UUID(str(envelope.get("event_id")))
+    except ValueError:
+        event_id = None
+    return {
+        "event_id": event_id,
+        "event_type": str(envelope.get("event_type") or "")[:100],
+        "aggregate_id": str(envelope.get("aggregate_id") or "")[:200],
+    }
 
 
 def _located(event: Event, message: Message) -> Event:

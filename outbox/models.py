@@ -152,6 +152,8 @@ class DeadLetter(models.Model):
     discarded_at = models.DateTimeField(null=True, blank=True)
     discarded_by = models.CharField(max_length=150, blank=True)
     discard_reason = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
     last_replay_error = models.TextField(blank=True)
 
     class Meta:

@@ -174,15 +174,25 @@ def test_poison_records_are_dead_lettered_at_once_and_the_consumer_keeps_going(f
         _envelope(1, event_type="no.such.type"): "unknown event type",
         _envelope("x"): "data does not match",
         _envelope(1, version=99): "version 99",
+        _envelope(1, event_type=["not", "a", "name"]): "must be a string",
+        _envelope(1, version=True): "version an integer",
     }
     _produce_raw([*poison, _envelope(42)])
 
-    assert _consume("diagnostics") == 6
+    assert _consume("diagnostics") == len(poison) + 1
 
     dead = list(DeadLetter.objects.filter(group="diagnostics").order_by("offset"))
-    assert [d.attempts for d in dead] == [1] * 5
+    assert [d.attempts for d in dead] == [1] * len(poison)
     for letter, expected in zip(dead, poison.values(), strict=True):
         assert expected in letter.error_message
+    # what could be read of an envelope identifies its dead letter (search, filters)
+    assert [d.event_type for d in dead[:4]] == [
+        "",
+        "diagnostic.ping",
+        "no.such.type",
+        "diagnostic.ping",
+    ]
+    assert dead[3].event_id is not None and dead[3].aggregate_id == "k"
     assert DiagnosticReceipt.objects.get().seq == 42
 
 
