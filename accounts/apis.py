@@ -1,6 +1,6 @@
 """Thin DRF views of the accounts app."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from config.errors import ERROR_RESPONSES
 class TokenObtainApi(ObtainAuthToken):
     """`POST /api/auth/token` with username and password answers `{"token": ...}`."""
 
+    @extend_schema_serializer(component_name="AuthToken")
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
@@ -28,6 +29,7 @@ class TokenObtainApi(ObtainAuthToken):
 class MeApi(APIView):
     """The authenticated user's own account."""
 
+    @extend_schema_serializer(component_name="Me")
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         username = serializers.CharField()

@@ -24,35 +24,59 @@ PYTHON = sys.executable
 MANAGE = [PYTHON, str(devstack.PROJECT_DIR / "manage.py")]
 
 
-def system_processes(*, port: int, relay_metrics_port: int, devstack_dir: Path) -> dict[str, str]:
-    """Every long-running process of the system, by name."""
+def system_processes(
+    *, port: int, metrics_port: int, groups: list[str], devstack_dir: Path
+) -> dict[str, str]:
+    """Every long-running process of the system, by name. Metrics ports: the relay's is
+    `metrics_port`, each consumer group's the next ones (0: no metrics servers)."""
     python = PYTHON
-    return {
+
+    def metrics(offset: int) -> int:
+        return metrics_port + offset if metrics_port else 0
+
+    processes = {
         "web": (
             f"{python} -m uvicorn config.asgi:application --host 127.0.0.1 --port {port} "
             "--lifespan off"
         ),
-        "relay": f"{python} manage.py relay --metrics-port {relay_metrics_port}",
-        "celery-worker": f"{python} -m celery -A config worker --loglevel INFO --concurrency 2",
-        "celery-beat": (
-            f"{python} -m celery -A config beat --loglevel INFO "
-            f"--schedule {devstack_dir / 'celerybeat-schedule'}"
-        ),
+        "relay": f"{python} manage.py relay --metrics-port {metrics(0)}",
     }
+    for offset, group in enumerate(groups, start=1):
+        processes[f"consume-{group}"] = (
+            f"{python} manage.py consume {group} --metrics-port {metrics(offset)}"
+        )
+    processes["celery-worker"] = (
+        f"{python} -m celery -A config worker --loglevel INFO --concurrency 2"
+    )
+    processes["celery-beat"] = (
+        f"{python} -m celery -A config beat --loglevel INFO "
+        f"--schedule {devstack_dir / 'celerybeat-schedule'}"
+    )
+    return processes
+
+
+def _consumer_groups(env: dict[str, str]) -> list[str]:
+    """The declared consumer groups (Django is set up here only, after the servers are)."""
+    os.environ.update(env)
+    import django  # noqa: PLC0415
+
+    django.setup()
+    from outbox.groups import consumer_groups  # noqa: PLC0415
+
+    return [group.name for group in consumer_groups()]
 
 
 def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([*MANAGE, *args], env=env, check=True, cwd=devstack.PROJECT_DIR)
 
 
-def _print_banner(port: int, relay_metrics_port: int, urls: dict[str, str]) -> None:
+def _print_banner(port: int, metrics_port: int, urls: dict[str, str]) -> None:
     base = f"http://127.0.0.1:{port}"
     lines = [
         "",
         "  API docs      " + f"{base}/api/docs/",
         "  Admin         " + f"{base}/admin/",
-        "  Metrics       "
-        + f"{base}/metrics  (relay: http://127.0.0.1:{relay_metrics_port}/metrics)",
+        "  Metrics       " + f"{base}/metrics  (relay: http://127.0.0.1:{metrics_port}/metrics)",
         "  Event catalog " + f"{base}/api/events/asyncapi.json",
         "  Readiness     " + f"{base}/api/health/ready",
         "  Logins        admin/admin-pass (superuser), manager/manager-pass,",
@@ -66,7 +90,9 @@ def _print_banner(port: int, relay_metrics_port: int, urls: dict[str, str]) -> N
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--relay-metrics-port", type=int, default=9101)
+    parser.add_argument(
+        "--metrics-port", type=int, default=9101, help="relay's; consumers' follow (0: off)"
+    )
     parser.add_argument("--devstack-dir", type=Path, default=devstack.DEFAULT_DIR)
     options = parser.parse_args(argv)
 
@@ -82,12 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         _manage("migrate", "--noinput", env=env)
         _manage("kafka_topics", "sync", env=env)
         _manage("demo_data", env=env)
-        _print_banner(options.port, options.relay_metrics_port, urls)
+        _print_banner(options.port, options.metrics_port, urls)
 
         manager = Manager()
         processes = system_processes(
             port=options.port,
-            relay_metrics_port=options.relay_metrics_port,
+            metrics_port=options.metrics_port,
+            groups=_consumer_groups(env),
             devstack_dir=options.devstack_dir,
         )
         for name, command in processes.items():

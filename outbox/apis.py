@@ -7,7 +7,12 @@ everyone else gets 403.
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, BasePermission
@@ -19,6 +24,7 @@ from config.errors import ERROR_RESPONSES
 from outbox.asyncapi import asyncapi_document
 from outbox.catalog import PRIORITIES, UnknownEventType
 from outbox.context import correlation_id_clean
+from outbox.models import DeadLetter
 from outbox.selectors import event_status_get
 from outbox.services import EventInvalid, EventSpec, events_publish
 
@@ -92,6 +98,7 @@ class EventPublishApi(APIView):
 class EventPublishBatchApi(APIView):
     permission_classes = [CanPublishEvents]
 
+    @extend_schema_serializer(component_name="EventBatch")
     class InputSerializer(serializers.Serializer):
         events = EventInputSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
 
@@ -116,7 +123,21 @@ class EventPublishBatchApi(APIView):
 class EventDetailApi(APIView):
     permission_classes = [CanPublishEvents]
 
+    @extend_schema_serializer(component_name="EventStatus")
     class OutputSerializer(serializers.Serializer):
+        class EventConsumerStatusSerializer(serializers.Serializer):
+            group = serializers.CharField()
+            status = serializers.ChoiceField(
+                choices=["processed", "dead_lettered", "retrying", "pending"]
+            )
+            processed_at = serializers.DateTimeField(allow_null=True)
+            attempts = serializers.IntegerField(allow_null=True)
+            last_error = serializers.CharField(allow_null=True, allow_blank=True)
+            dead_letter_id = serializers.IntegerField(allow_null=True)
+            dead_letter_status = serializers.ChoiceField(
+                choices=DeadLetter.Status.choices, allow_null=True
+            )
+
         event_id = serializers.UUIDField()
         event_type = serializers.CharField()
         status = serializers.ChoiceField(choices=["pending", "parked", "published"])
@@ -128,6 +149,7 @@ class EventDetailApi(APIView):
         published_at = serializers.DateTimeField(allow_null=True)
         attempts = serializers.IntegerField()
         last_error = serializers.CharField(allow_blank=True)
+        consumers = EventConsumerStatusSerializer(many=True)
 
     @extend_schema(
         summary="Where an event is: pending, parked, or published (topic, partition, offset)",

@@ -4,6 +4,7 @@ import functools
 import logging
 from typing import Any
 
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 from django.conf import settings
 
@@ -35,3 +36,20 @@ def admin_client() -> AdminClient:
 @functools.cache
 def _admin_client(bootstrap_servers: str) -> AdminClient:
     return AdminClient(client_config(**{"bootstrap.servers": bootstrap_servers}))
+
+
+def committed_offsets(
+    group_id: str, partitions: list[TopicPartition], timeout: float = 15.0
+) -> dict[tuple[str, int], int]:
+    """The group's committed offsets of these partitions (those with none are left out).
+    Read with the admin API (OffsetFetch): nothing joins the group or commits for it."""
+    request = ConsumerGroupTopicPartitions(
+        group_id, [TopicPartition(p.topic, p.partition) for p in partitions]
+    )
+    future = admin_client().list_consumer_group_offsets([request], request_timeout=timeout)
+    answer = future[group_id].result(timeout=timeout)
+    return {
+        (tp.topic, tp.partition): tp.offset
+        for tp in answer.topic_partitions
+        if tp.error is None and tp.offset >= 0
+    }

@@ -25,7 +25,7 @@ def _start_launcher(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Pop
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "config.launcher", "--port", str(port),
-             "--relay-metrics-port", str(devstack.free_port()),
+             "--metrics-port", "0",
              "--devstack-dir", str(tmp_path / "devstack")],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=devstack.PROJECT_DIR,
         )  # fmt: skip
@@ -90,7 +90,7 @@ def test_run_starts_embedded_servers_answers_ready_and_leaves_nothing_after_sigt
     time.sleep(0.5)
     assert [p.pid for p in children if _alive(p)] == []
     log = log_path.read_text()
-    for name in ("web", "relay", "celery-worker", "celery-beat"):
+    for name in ("web", "relay", "consume-diagnostics", "celery-worker", "celery-beat"):
         assert f"{name} started" in log
 
 
