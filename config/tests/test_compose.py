@@ -29,6 +29,8 @@ from django.test import Client
 from django.urls import resolve
 from prometheus_client import REGISTRY, generate_latest
 
+from outbox.groups import consumer_groups
+
 PROJECT_DIR = Path(settings.BASE_DIR)
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 DOCKERFILE = PROJECT_DIR / "Dockerfile"
@@ -52,10 +54,9 @@ EXPECTED_SERVICES = {
     "grafana",
 }
 REQUIRED_APP_ENV = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "DJANGO_SECRET_KEY")
-# Dashboard metrics exported by other processes than web: the relay's (checked against the
-# relay's own registry below) and the consumer groups' (which arrive with a later issue).
-METRICS_FROM_RELAY = {"events_published_total"}
-METRICS_COMING_LATER = {"events_consumed_total"}
+# Dashboard metrics exported by other processes than web, the relay and the consumer groups
+# (checked against the registry those processes fill).
+METRICS_FROM_WORKERS = {"events_published_total", "events_consumed_total"}
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -194,7 +195,10 @@ def test_compose_defines_the_expected_services():
 
 
 def test_the_app_services_are_the_ones_built_from_the_dockerfile():
-    assert set(APP_SERVICES) == {"migrate", "web", "relay", "celery-worker", "celery-beat"}
+    consumers = {f"consumer-{group.name}" for group in consumer_groups()}
+    assert set(APP_SERVICES) == {
+        "migrate", "web", "relay", "celery-worker", "celery-beat", *consumers
+    }  # fmt: skip
     for name in APP_SERVICES:
         build = SERVICES[name]["build"]
         context = build if isinstance(build, str) else build["context"]
@@ -310,13 +314,26 @@ def test_dashboard_queries_metrics_the_web_process_exports(client: Client):
 
     exported = client.get("/metrics").content.decode()
 
-    assert METRICS_COMING_LATER <= queried
-    for name in queried - METRICS_COMING_LATER - METRICS_FROM_RELAY:
+    assert queried >= METRICS_FROM_WORKERS
+    for name in queried - METRICS_FROM_WORKERS:
         assert re.search(rf"^{re.escape(name)}[{{ ]", exported, re.MULTILINE), name
-    importlib.import_module("outbox.metrics")  # what the relay process registers
+    importlib.import_module("outbox.metrics")  # what the relay and consumers register
     relay_exported = generate_latest(REGISTRY).decode()
-    for name in METRICS_FROM_RELAY:
+    for name in METRICS_FROM_WORKERS:
         assert f"# TYPE {name} counter" in relay_exported, name
+
+
+def test_each_consumer_group_has_a_service_and_is_scraped():
+    mounts = _bind_mounts(SERVICES["prometheus"])
+    config = yaml.safe_load((PROJECT_DIR / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = {t for static in jobs["consumers"]["static_configs"] for t in static["targets"]}
+
+    for group in consumer_groups():
+        argv = _service_argv(SERVICES[f"consumer-{group.name}"])
+        assert argv[:4] == ["python", "manage.py", "consume", group.name]
+        port = argv[argv.index("--metrics-port") + 1]
+        assert f"consumer-{group.name}:{port}" in targets
 
 
 def test_prometheus_scrapes_the_relays_metrics_port():
