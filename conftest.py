@@ -10,9 +10,6 @@ hands the URLs to tests.
 
 import contextlib
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import django
 import pytest
@@ -26,11 +23,7 @@ def _session_services_start() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-deployment")
     os.environ.setdefault("EVENTS_ENV", "test")
-    if devstack.missing(os.environ):
-        devstack.DEFAULT_DIR.mkdir(exist_ok=True)
-        base_dir = Path(tempfile.mkdtemp(prefix="test-", dir=devstack.DEFAULT_DIR))
-        _stack.callback(shutil.rmtree, base_dir, ignore_errors=True)
-        os.environ.update(_stack.enter_context(devstack.running(os.environ, base_dir=base_dir)))
+    _stack.enter_context(devstack.running_fresh(os.environ, prefix="test-"))
     django.setup()
 
 

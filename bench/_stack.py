@@ -8,9 +8,7 @@ servers are used. Django is then set up and migrated, with a topic prefix of the
 import atexit
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,11 +27,7 @@ def stack_setup(prefix: str) -> dict[str, str]:
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-deployment")
     os.environ["EVENTS_ENV"] = f"{prefix}{int(time.time())}"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    if devstack.missing(os.environ):
-        devstack.DEFAULT_DIR.mkdir(exist_ok=True)
-        base_dir = Path(tempfile.mkdtemp(prefix="bench-", dir=devstack.DEFAULT_DIR))
-        _stack.callback(shutil.rmtree, base_dir, ignore_errors=True)
-        os.environ.update(_stack.enter_context(devstack.running(os.environ, base_dir=base_dir)))
+    _stack.enter_context(devstack.running_fresh(os.environ, prefix="bench-"))
     import django
     from django.core.management import call_command
 

@@ -23,13 +23,15 @@ import argparse
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -327,6 +329,20 @@ def running(
     finally:
         for server in reversed(started):
             server.stop()
+
+
+@contextlib.contextmanager
+def running_fresh(environ: MutableMapping[str, str], prefix: str) -> Iterator[dict[str, str]]:
+    """`running()` in a new directory under .devstack/ (removed on exit), exporting the URLs
+    into `environ`: what the test session and the bench scripts need."""
+    DEFAULT_DIR.mkdir(exist_ok=True)
+    base_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=DEFAULT_DIR))
+    try:
+        with running(environ, base_dir=base_dir) as urls:
+            environ.update(urls)
+            yield urls
+    finally:
+        shutil.rmtree(base_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import user_create
+from config.testing import assert_api_error
 from outbox.catalog import event_type_get
 from outbox.events import DIAGNOSTIC_TOPIC
 from outbox.models import OutboxEvent, PublishedEvent
@@ -58,16 +59,6 @@ def _ping(seq: int = 1, **extra) -> dict:
 
 def _envelope(row: OutboxEvent) -> dict:
     return json.loads(bytes(row.value))
-
-
-def _assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["fields"], dict)
-    return error
 
 
 # --- POST /api/events/publish -----------------------------------------------------------
@@ -119,7 +110,7 @@ def test_staff_publish_stores_the_full_envelope_in_the_row_value(staff_client, s
 def test_unauthenticated_publish_is_a_401_and_writes_nothing(client):
     response = client.post(PUBLISH, _ping(), format="json")
 
-    _assert_error(response, 401, "not_authenticated")
+    assert_api_error(response, 401, "not_authenticated")
     assert not OutboxEvent.objects.exists()
 
 
@@ -128,7 +119,7 @@ def test_non_staff_customer_publish_is_a_403_and_writes_nothing(client, customer
 
     response = client.post(PUBLISH, _ping(), format="json")
 
-    _assert_error(response, 403, "permission_denied")
+    assert_api_error(response, 403, "permission_denied")
     assert not OutboxEvent.objects.exists()
 
 
@@ -160,7 +151,7 @@ def test_unknown_event_type_is_a_400_naming_event_type_and_writes_nothing(staff_
         PUBLISH, {"event_type": "no.such.event", "data": {"seq": 1}}, format="json"
     )
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"event_type"}
     assert "no.such.event" in error["fields"]["event_type"][0]
     assert not OutboxEvent.objects.exists()
@@ -171,7 +162,7 @@ def test_data_of_the_wrong_type_is_a_400_naming_the_path_and_writes_nothing(staf
         PUBLISH, {"event_type": "diagnostic.ping", "data": {"seq": "x"}}, format="json"
     )
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"data"}
     assert set(error["fields"]["data"]) == {"seq"}
     assert "integer" in error["fields"]["data"]["seq"][0]
@@ -185,7 +176,7 @@ def test_data_with_an_extra_property_is_a_400_naming_it_and_writes_nothing(staff
         format="json",
     )
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"data"}
     # additionalProperties fails at the root of data; the message names the property.
     assert set(error["fields"]["data"]) == {"data"}
@@ -196,7 +187,7 @@ def test_data_with_an_extra_property_is_a_400_naming_it_and_writes_nothing(staff
 def test_missing_data_is_a_400_naming_data(staff_client):
     response = staff_client.post(PUBLISH, {"event_type": "diagnostic.ping"}, format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"data"}
     assert not OutboxEvent.objects.exists()
 
@@ -204,7 +195,7 @@ def test_missing_data_is_a_400_naming_data(staff_client):
 def test_unknown_priority_is_a_400_naming_priority(staff_client):
     response = staff_client.post(PUBLISH, _ping(priority="urgent"), format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"priority"}
     assert not OutboxEvent.objects.exists()
 
@@ -214,7 +205,7 @@ def test_malformed_json_is_a_400_parse_error(staff_client):
         PUBLISH, data='{"event_type": "diagnostic.ping"', content_type="application/json"
     )
 
-    _assert_error(response, 400, "parse_error")
+    assert_api_error(response, 400, "parse_error")
     assert not OutboxEvent.objects.exists()
 
 
@@ -240,7 +231,7 @@ def test_correlation_id_given_in_the_body_is_stored_on_the_row(staff_client):
 def test_invalid_correlation_id_in_the_body_is_a_400(staff_client, correlation_id):
     response = staff_client.post(PUBLISH, _ping(correlation_id=correlation_id), format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"correlation_id"}
     assert not OutboxEvent.objects.exists()
 
@@ -277,7 +268,7 @@ def test_batch_with_invalid_data_in_the_second_event_is_a_400_and_writes_nothing
 
     response = staff_client.post(PUBLISH_BATCH, {"events": events}, format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"events"}
     assert set(error["fields"]["events"]) == {"1"}
     assert set(error["fields"]["events"]["1"]["data"]) == {"seq"}
@@ -289,7 +280,7 @@ def test_batch_with_an_unknown_type_in_the_second_event_is_a_400_indexed_1(staff
 
     response = staff_client.post(PUBLISH_BATCH, {"events": events}, format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert not OutboxEvent.objects.exists()
     # BUG (outbox/services.py events_publish): only EventInvalid gets its index set, so
     # UnknownEventType reaches the API without one and the error is keyed "None", not "1".
@@ -302,7 +293,7 @@ def test_batch_with_a_bad_priority_in_the_second_event_is_a_400_indexed_1(staff_
 
     response = staff_client.post(PUBLISH_BATCH, {"events": events}, format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"events"}
     assert set(error["fields"]["events"]) == {"1"}
     assert set(error["fields"]["events"]["1"]) == {"priority"}
@@ -312,7 +303,7 @@ def test_batch_with_a_bad_priority_in_the_second_event_is_a_400_indexed_1(staff_
 def test_empty_batch_is_a_400(staff_client):
     response = staff_client.post(PUBLISH_BATCH, {"events": []}, format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"events"}
 
 
@@ -321,7 +312,7 @@ def test_batch_of_501_events_is_a_400_and_writes_nothing(staff_client):
 
     response = staff_client.post(PUBLISH_BATCH, {"events": events}, format="json")
 
-    error = _assert_error(response, 400, "invalid")
+    error = assert_api_error(response, 400, "invalid")
     assert set(error["fields"]) == {"events"}
     assert not OutboxEvent.objects.exists()
 
@@ -341,7 +332,7 @@ def test_batch_by_a_non_staff_customer_is_a_403(client, customer):
 
     response = client.post(PUBLISH_BATCH, {"events": [_ping()]}, format="json")
 
-    _assert_error(response, 403, "permission_denied")
+    assert_api_error(response, 403, "permission_denied")
     assert not OutboxEvent.objects.exists()
 
 
@@ -392,13 +383,13 @@ def test_published_event_status_is_published_with_partition_and_offset(staff_cli
 
 
 def test_unknown_event_id_is_a_404(staff_client):
-    _assert_error(staff_client.get(f"/api/events/{uuid.uuid4()}"), 404, "not_found")
+    assert_api_error(staff_client.get(f"/api/events/{uuid.uuid4()}"), 404, "not_found")
 
 
 def test_event_status_for_a_non_staff_customer_is_a_403(client, customer):
     client.force_authenticate(customer)
 
-    _assert_error(client.get(f"/api/events/{uuid.uuid4()}"), 403, "permission_denied")
+    assert_api_error(client.get(f"/api/events/{uuid.uuid4()}"), 403, "permission_denied")
 
 
 # --- GET /api/events/asyncapi.json ------------------------------------------------------
