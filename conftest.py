@@ -18,6 +18,8 @@ from config import devstack
 
 _stack = contextlib.ExitStack()
 
+pytest_plugins = ["outbox.testing"]
+
 
 def _session_services_start() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -37,6 +37,7 @@ def demo_data_load() -> list[str]:
                 role=role,
                 is_staff=role == User.Role.MANAGER,
                 is_superuser=superuser,
+                source="demo",
             )
             created.append(f"user {username}")
     for name, variations in DEMO_PRODUCTS.items():

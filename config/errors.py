@@ -7,7 +7,8 @@ answer JSON under /api/ (and for clients that ask for JSON) through the handlers
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -23,6 +24,11 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, reshaped; anything it does not know is logged and answers a JSON 500."""
+    # DRF answers Django's Http404 and PermissionDenied too; reshape them like its own.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
         logger.error("Unhandled API error", exc_info=exc)

@@ -234,6 +234,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- accounts and mail -------------------------------------------------------------------
+
+# The address users reach the API at, for links in mails.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+ACCOUNTS_EMAIL_VERIFY_MAX_AGE_S = env.int("ACCOUNTS_EMAIL_VERIFY_MAX_AGE_S", default=3 * 24 * 3600)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
+
 # --- logging ----------------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,1 +1,23 @@
-"""What the orders app does when another app's event arrives (Kafka event handlers)."""
+"""What the orders app does when another app's event arrives (consumer group `orders`)."""
+
+from orders.directory import customer_deactivate, customer_register, customer_update
+from outbox.consumer import Event
+from outbox.groups import handles
+
+
+@handles("user.registered", group="orders")
+def customer_from_user_registered(event: Event) -> None:
+    """A new user becomes a customer of the shop."""
+    customer_register(data=event.data)
+
+
+@handles("user.updated", group="orders")
+def customer_from_user_updated(event: Event) -> None:
+    """Keep the customer's profile and role current (older updates are ignored)."""
+    customer_update(data=event.data)
+
+
+@handles("user.deleted", group="orders")
+def customer_from_user_deleted(event: Event) -> None:
+    """A deleted user may no longer order; their orders stay."""
+    customer_deactivate(data=event.data)

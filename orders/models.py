@@ -45,3 +45,23 @@ class ProductVariation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.name} / {self.name}"
+
+
+class Customer(models.Model):
+    """The orders app's own view of a user, fed only by user events (seed 000's subscriber
+    rules): checkout asks this table, not accounts, whether someone may order."""
+
+    user_id = models.UUIDField(primary_key=True)
+    username = models.CharField(max_length=150, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    role = models.CharField(max_length=16, blank=True)
+    is_active = models.BooleanField(default=True)
+    # The newest user.registered / user.updated applied: older updates are ignored.
+    updated_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.username or str(self.user_id)

@@ -18,7 +18,7 @@ def test_schema_generates_without_warnings(tmp_path):
     ("path", "method", "component"),
     [
         ("/api/events/{event_id}", "get", "EventStatus"),
-        ("/api/accounts/me", "get", "Me"),
+        ("/api/accounts/me", "get", "User"),
         ("/api/auth/token", "post", "AuthToken"),
     ],
 )

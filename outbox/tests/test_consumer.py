@@ -23,7 +23,7 @@ from outbox.kafka import client_config
 from outbox.models import ConsumerAttempt, DeadLetter, DiagnosticReceipt, InboxEntry
 from outbox.relay import OutboxRelay
 from outbox.services import event_publish
-from outbox.tests.conftest import kafka_read
+from outbox.testing import kafka_read
 from outbox.topics import topics_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,7 +17,7 @@ from outbox.events import DIAGNOSTIC_TOPIC
 from outbox.models import OutboxEvent, PublishedEvent
 from outbox.relay import OutboxRelay, RelayConfig
 from outbox.services import event_publish, outbox_event_resend
-from outbox.tests.conftest import kafka_read, outbox_drained
+from outbox.testing import kafka_read, outbox_drained
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

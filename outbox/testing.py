@@ -1,4 +1,5 @@
-"""Fixtures of the backbone tests: fresh topics, a real consumer, relays as processes."""
+"""Test fixtures of the event backbone, for every app's tests (a pytest plugin the root
+conftest loads): fresh topics, a real consumer, relays as processes."""
 
 import json
 import os
@@ -7,12 +8,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from django.conf import settings
 from django.db import connection
+from pytest_django.fixtures import SettingsWrapper
 
 from config import devstack
 from outbox.kafka import admin_client, client_config
@@ -21,7 +24,7 @@ from outbox.topics import topics_sync
 
 
 @pytest.fixture
-def fresh_topics(settings) -> str:
+def fresh_topics(settings: SettingsWrapper) -> str:
     """A topic prefix of this test's own, with every declared topic created."""
     settings.EVENTS_ENV = f"t{uuid.uuid4().hex[:10]}"
     topics_sync()
@@ -59,7 +62,7 @@ def read_topic() -> Callable[[str, int], list]:
     return kafka_read
 
 
-def envelope(message) -> dict:
+def envelope(message: Message) -> dict:
     return json.loads(message.value())
 
 
@@ -79,7 +82,9 @@ def relay_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def start_relay(relay_env, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
+def start_relay(
+    relay_env: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen]]:
     """Start `manage.py relay` processes; any still running are killed at the end."""
     processes: list[subprocess.Popen] = []
 
