@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 from django.conf import settings
 from django.db import connection
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django.fixtures import Settings
 
 from config import devstack
 from outbox.kafka import admin_client, client_config
@@ -24,7 +24,7 @@ from outbox.topics import topics_sync
 
 
 @pytest.fixture
-def fresh_topics(settings: SettingsWrapper) -> str:
+def fresh_topics(settings: Settings) -> str:
     """A topic prefix of this test's own, with every declared topic created."""
     settings.EVENTS_ENV = f"t{uuid.uuid4().hex[:10]}"
     topics_sync()
