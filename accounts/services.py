@@ -45,7 +45,8 @@ def user_create(
         first_name=first_name,
         last_name=last_name,
         phone=phone,
-        is_staff=is_staff or is_superuser,
+        # Managers work in the admin too (products, dead letters).
+        is_staff=is_staff or is_superuser or role == User.Role.MANAGER,
         is_superuser=is_superuser,
     )
     user.set_password(password)
@@ -150,6 +151,8 @@ def user_update(*, user: User, **changes: Any) -> User:
         user.email_verified_at = None
     for field, value in changed.items():
         setattr(user, field, value)
+    if "role" in changed and not user.is_superuser:
+        user.is_staff = user.role == User.Role.MANAGER  # the admin follows the role
     user.updated_at = timezone.now()
     user.full_clean(exclude=["password"])
     user.save()
@@ -158,7 +161,7 @@ def user_update(*, user: User, **changes: Any) -> User:
 
 
 def user_role_change(*, user: User, role: str) -> User:
-    """A manager changes a user's role; `user.updated`."""
+    """A manager changes a user's role (managers get the admin); `user.updated`."""
     return user_update(user=user, role=role)
 
 

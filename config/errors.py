@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -24,11 +25,15 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, reshaped; anything it does not know is logged and answers a JSON 500."""
-    # DRF answers Django's Http404 and PermissionDenied too; reshape them like its own.
+    # DRF answers Django's Http404 and PermissionDenied too; reshape them like its own. A
+    # model's or service's ValidationError is the caller's bad input: a 400, never a 500.
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = exceptions.ValidationError(detail)
     response = exception_handler(exc, context)
     if response is None:
         logger.error("Unhandled API error", exc_info=exc)
@@ -128,4 +133,6 @@ ERROR_RESPONSES = {
     400: OpenApiResponse(_ERROR_SCHEMA, "Invalid input (code `invalid`, `parse_error`)"),
     401: OpenApiResponse(_ERROR_SCHEMA, "Not authenticated"),
     403: OpenApiResponse(_ERROR_SCHEMA, "Not allowed"),
+    404: OpenApiResponse(_ERROR_SCHEMA, "Not found"),
+    415: OpenApiResponse(_ERROR_SCHEMA, "Unsupported media type (send application/json)"),
 }

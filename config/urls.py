@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
+    path("api/", include("orders.urls")),
     path("api/", include("outbox.urls")),
     re_path(r"^api/(?P<path>.*)$", errors.api_not_found),  # keep last among /api/ routes
     path("", include("django_prometheus.urls")),  # GET /metrics

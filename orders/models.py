@@ -65,3 +65,107 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.username or str(self.user_id)
+
+
+class Cart(models.Model):
+    """A customer's basket (seeds 001, 004); at most one open cart per customer."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CHECKED_OUT = "checked_out", "Checked out"
+        ABANDONED = "abandoned", "Abandoned"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer_id = models.UUIDField(db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id"],
+                condition=models.Q(status="open"),
+                name="orders_cart_one_open_per_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"cart {self.id} ({self.status})"
+
+
+class CartItem(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    variation = models.ForeignKey(ProductVariation, on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variation"], name="orders_cartitem_unique"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="orders_cartitem_qty_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variation_id}"
+
+
+class Order(models.Model):
+    """An order with a price snapshot; its status machine is in orders.services."""
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", "Pending payment"
+        WAITING = "waiting", "Waiting"
+        PREPARATION = "preparation", "Preparation"
+        READY = "ready", "Ready"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Fulfillment(models.TextChoices):
+        PICKUP = "pickup", "Pickup"
+        SHIPPING = "shipping", "Shipping"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer_id = models.UUIDField(db_index=True)
+    cart = models.OneToOneField(Cart, on_delete=models.PROTECT, null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING_PAYMENT, db_index=True
+    )
+    fulfillment = models.CharField(
+        max_length=8, choices=Fulfillment.choices, default=Fulfillment.PICKUP
+    )
+    total_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    tracking_number = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total_amount__gte=0), name="orders_order_total_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.id} ({self.status})"
+
+
+class OrderItem(models.Model):
+    """A line of an order, with the product's name and price as they were at checkout."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    variation = models.ForeignKey(ProductVariation, on_delete=models.PROTECT)
+    product_name = models.CharField(max_length=200)
+    variation_name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_name} / {self.variation_name}"

@@ -146,13 +146,15 @@ def test_changing_the_email_requires_verifying_it_again():
     assert user.email_verified_at is None
 
 
-def test_role_change_is_a_user_update():
+def test_role_change_is_a_user_update_and_the_admin_follows_the_role():
     user = user_create(username="gil", password="s3cret-pass")
 
-    user_role_change(user=user, role=User.Role.MANAGER)
+    user = user_role_change(user=user, role=User.Role.MANAGER)
+    assert user.is_staff
+    user = user_role_change(user=user, role=User.Role.CUSTOMER)
 
-    (event,) = _events("user.updated")
-    assert event["data"]["role"] == "manager"
+    assert not user.is_staff
+    assert [e["data"]["role"] for e in _events("user.updated")] == ["manager", "customer"]
 
 
 def test_delete_deactivates_revokes_tokens_and_writes_user_deleted_once():
