@@ -89,3 +89,97 @@ PRODUCT_DELETED = event_type_declare(
     description="A product was withdrawn (soft delete: orders keep their snapshots).",
     schema=_object(id=UUID, deleted_at=DATE_TIME, deleted_by=USER_ID),
 )
+
+# --- cart (key: the cart's id) ---------------------------------------------------------------
+
+CART_CREATED = event_type_declare(
+    name="cart.created",
+    topic=CART_TOPIC,
+    key_field="id",
+    description="A customer started a cart.",
+    schema=_object(id=UUID, customer_id=UUID, created_at=DATE_TIME),
+)
+CART_ITEM_ADDED = event_type_declare(
+    name="cart.item_added",
+    topic=CART_TOPIC,
+    key_field="id",
+    description="A variation was put in the cart, or its quantity changed (`quantity`: now).",
+    schema=_object(
+        id=UUID,
+        customer_id=UUID,
+        variation_id=UUID,
+        product_name={"type": "string"},
+        variation_name={"type": "string"},
+        quantity={"type": "integer", "minimum": 1},
+        unit_price=MONEY,
+    ),
+)
+CART_ITEM_REMOVED = event_type_declare(
+    name="cart.item_removed",
+    topic=CART_TOPIC,
+    key_field="id",
+    description="A variation was taken out of the cart.",
+    schema=_object(id=UUID, customer_id=UUID, variation_id=UUID),
+)
+CART_CHECKED_OUT = event_type_declare(
+    name="cart.checked_out",
+    topic=CART_TOPIC,
+    key_field="id",
+    description="The cart became an order.",
+    schema=_object(id=UUID, customer_id=UUID, order_id=UUID, checked_out_at=DATE_TIME),
+)
+
+# --- order and its inventory (key: the order's id) -------------------------------------------
+
+_ORDER_ITEM = _object(
+    product_name={"type": "string"},
+    variation_name={"type": "string"},
+    quantity={"type": "integer", "minimum": 1},
+    unit_price=MONEY,
+)
+ORDER_CREATED = event_type_declare(
+    name="order.created",
+    topic=ORDER_TOPIC,
+    key_field="id",
+    priority="high",
+    description="An order was placed (seed 000's fields); it waits for its payment.",
+    schema=_object(
+        id=UUID,
+        user_id=UUID,
+        status={"const": "pending_payment"},
+        total_amount=MONEY,
+        currency={"type": "string", "pattern": "^[A-Z]{3}$"},
+        items={"type": "array", "items": _ORDER_ITEM, "minItems": 1},
+        created_at=DATE_TIME,
+    ),
+)
+INVENTORY_RESERVED = event_type_declare(
+    name="inventory.reserved",
+    topic=ORDER_TOPIC,
+    aggregate_type="order",
+    key_field="order_id",
+    description="Stock was set aside for an order at checkout.",
+    schema=_object(
+        order_id=UUID,
+        items={
+            "type": "array",
+            "items": _object(variation_id=UUID, quantity={"type": "integer", "minimum": 1}),
+            "minItems": 1,
+        },
+        reserved_at=DATE_TIME,
+    ),
+)
+INVENTORY_STOCK_LOW = event_type_declare(
+    name="inventory.stock_low",
+    topic=PRODUCT_TOPIC,
+    aggregate_type="product",
+    key_field="product_id",
+    description="A variation's stock fell to or below its threshold (once per crossing).",
+    schema=_object(
+        product_id=UUID,
+        variation_id=UUID,
+        stock={"type": "integer", "minimum": 0},
+        low_stock_threshold={"type": "integer", "minimum": 0},
+        at=DATE_TIME,
+    ),
+)

@@ -1,4 +1,4 @@
-"""Writes of the orders app: keyword-only `<entity>_<action>` functions, each atomic.
+"""Products and their variations: keyword-only `<entity>_<action>` functions, each atomic.
 
 Every write of a product locks the product row first, so the writes of one product (and the
 events they publish, keyed by its id) follow one another in commit order.
