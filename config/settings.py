@@ -159,6 +159,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "outbox.tasks.outbox_published_cleanup",
         "schedule": 600.0,
     },
+    "orders-unpaid-cancel": {
+        "task": "orders.tasks.orders_unpaid_cancel_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Kafka ------------------------------------------------------------------------------
@@ -241,6 +245,11 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 ACCOUNTS_EMAIL_VERIFY_MAX_AGE_S = env.int("ACCOUNTS_EMAIL_VERIFY_MAX_AGE_S", default=3 * 24 * 3600)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
+
+# --- orders ------------------------------------------------------------------------------
+
+# An order not paid within this time is cancelled by a beat job (reason payment_timeout).
+ORDERS_PAYMENT_TIMEOUT_S = env.int("ORDERS_PAYMENT_TIMEOUT_S", default=15 * 60)
 
 # --- logging ----------------------------------------------------------------------------
 

@@ -183,3 +183,87 @@ INVENTORY_STOCK_LOW = event_type_declare(
         at=DATE_TIME,
     ),
 )
+
+_STATUS = {
+    "type": "string",
+    "enum": ["pending_payment", "waiting", "preparation", "ready", "shipped", "delivered",
+             "cancelled"],
+}  # fmt: skip
+ORDER_CONFIRMED = event_type_declare(
+    name="order.confirmed",
+    topic=ORDER_TOPIC,
+    key_field="id",
+    priority="high",
+    description="The order was paid: it waits for preparation.",
+    schema=_object(
+        id=UUID, user_id=UUID, status={"const": "waiting"}, payment_id=UUID, confirmed_at=DATE_TIME
+    ),
+)
+ORDER_STATUS_CHANGED = event_type_declare(
+    name="order.status.changed",
+    topic=ORDER_TOPIC,
+    key_field="id",
+    description="A manager moved the order along its status machine (seed 000).",
+    schema=_object(
+        id=UUID,
+        user_id=UUID,
+        previous_status=_STATUS,
+        new_status=_STATUS,
+        updated_by=USER_ID,
+        updated_at=DATE_TIME,
+    ),
+)
+ORDER_SHIPPED = event_type_declare(
+    name="order.shipped",
+    topic=ORDER_TOPIC,
+    key_field="id",
+    description="The order left with a carrier.",
+    schema=_object(id=UUID, user_id=UUID, tracking_number={"type": "string", "minLength": 1},
+                   shipped_at=DATE_TIME),
+)  # fmt: skip
+ORDER_DELIVERED = event_type_declare(
+    name="order.delivered",
+    topic=ORDER_TOPIC,
+    key_field="id",
+    description="The customer has the order (picked up or delivered).",
+    schema=_object(id=UUID, user_id=UUID, delivered_at=DATE_TIME),
+)
+ORDER_CANCELLED = event_type_declare(
+    name="order.cancelled",
+    topic=ORDER_TOPIC,
+    key_field="id",
+    priority="high",
+    description="The order was cancelled; `refund_due` when it had been paid.",
+    schema=_object(
+        id=UUID,
+        user_id=UUID,
+        previous_status=_STATUS,
+        reason={"type": "string"},
+        refund_due={"type": "boolean"},
+        amount=MONEY,
+        currency={"type": "string"},
+        cancelled_by=USER_ID,
+        cancelled_at=DATE_TIME,
+    ),
+)
+_STOCK_ITEMS = {
+    "type": "array",
+    "items": _object(variation_id=UUID, quantity={"type": "integer", "minimum": 1}),
+    "minItems": 1,
+}
+INVENTORY_UPDATED = event_type_declare(
+    name="inventory.updated",
+    topic=ORDER_TOPIC,
+    aggregate_type="order",
+    key_field="order_id",
+    description="An order was paid: its reserved stock is sold for good.",
+    schema=_object(order_id=UUID, items=_STOCK_ITEMS, updated_at=DATE_TIME),
+)
+INVENTORY_RELEASED = event_type_declare(
+    name="inventory.released",
+    topic=ORDER_TOPIC,
+    aggregate_type="order",
+    key_field="order_id",
+    description="A cancelled order's reserved stock is back on sale.",
+    schema=_object(order_id=UUID, items=_STOCK_ITEMS, released_at=DATE_TIME),
+)

@@ -7,6 +7,13 @@ from orders.services.carts import (
     cart_item_remove,
     cart_item_set,
 )
+from orders.services.orders import (
+    OrderTransitionError,
+    order_cancel,
+    order_payment_complete,
+    order_status_change,
+    orders_unpaid_cancel,
+)
 from orders.services.products import (
     PRICE_MAX,
     STOCK_MAX,
@@ -22,10 +29,15 @@ __all__ = [
     "PRICE_MAX",
     "STOCK_MAX",
     "CartError",
+    "OrderTransitionError",
     "VariationSpec",
     "cart_checkout",
     "cart_item_remove",
     "cart_item_set",
+    "order_cancel",
+    "order_payment_complete",
+    "order_status_change",
+    "orders_unpaid_cancel",
     "product_create",
     "product_delete",
     "product_update",
