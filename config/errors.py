@@ -23,6 +23,19 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+class ApiError(exceptions.APIException):
+    """An error a view answers with its own status, code, message and fields (a 409 for a
+    conflict with the resource's state, a 403 for a business refusal)."""
+
+    def __init__(
+        self, *, status_code: int, code: str, message: str, fields: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.code = code
+        self.fields = fields or {}
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, reshaped; anything it does not know is logged and answers a JSON 500."""
     # DRF answers Django's Http404 and PermissionDenied too; reshape them like its own. A
@@ -39,7 +52,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         logger.error("Unhandled API error", exc_info=exc)
         body = error_body("server_error", "Internal server error.")
         return Response(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, ApiError):
+        response.data = error_body(exc.code, str(exc.detail), exc.fields)
+    elif isinstance(exc, exceptions.ValidationError):
         fields, message = _validation_fields(exc.detail)
         response.data = error_body("invalid", message, fields)
     elif isinstance(exc, exceptions.APIException):
@@ -134,5 +149,6 @@ ERROR_RESPONSES = {
     401: OpenApiResponse(_ERROR_SCHEMA, "Not authenticated"),
     403: OpenApiResponse(_ERROR_SCHEMA, "Not allowed"),
     404: OpenApiResponse(_ERROR_SCHEMA, "Not found"),
+    409: OpenApiResponse(_ERROR_SCHEMA, "Conflicts with the resource's state"),
     415: OpenApiResponse(_ERROR_SCHEMA, "Unsupported media type (send application/json)"),
 }

@@ -8,7 +8,8 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 
-from orders.models import Product, ProductVariation
+from accounts.permissions import user_is_manager
+from orders.models import Cart, Order, Product, ProductVariation
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -63,3 +64,43 @@ def product_exists(*, name: str) -> bool:
 def _products() -> QuerySet[Product]:
     variations = ProductVariation.objects.order_by("name")
     return Product.objects.prefetch_related(Prefetch("variations", queryset=variations))
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Order.Status.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    ordering = django_filters.OrderingFilter(fields=["created_at", "total_amount"])
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+
+def order_list(*, user: Any, filters: Mapping[str, Any]) -> QuerySet[Order]:
+    """A customer's own orders, or every order for managers; filtered, newest first.
+    Invalid filters are a ValidationError (the API's 400)."""
+    orders = Order.objects.prefetch_related("items").order_by("-created_at", "id")
+    if not user_is_manager(user):
+        orders = orders.filter(customer_id=user.pk)
+    filterset = OrderFilter(filters, queryset=orders)
+    if not filterset.is_valid():
+        raise ValidationError(
+            {
+                field: [e["message"] for e in errors]
+                for field, errors in filterset.errors.get_json_data().items()
+            }
+        )
+    return filterset.qs
+
+
+def order_get(*, user: Any, order_id: UUID) -> Order | None:
+    """The order if the user may see it (their own, or any for managers)."""
+    orders = Order.objects.prefetch_related("items").filter(pk=order_id)
+    if not user_is_manager(user):
+        orders = orders.filter(customer_id=user.pk)
+    return orders.first()
+
+
+def cart_open_get(*, customer_id: UUID) -> Cart | None:
+    return Cart.objects.filter(customer_id=customer_id, status=Cart.Status.OPEN).first()

@@ -17,4 +17,11 @@ urlpatterns = [
         apis.VariationDetailApi.as_view(),
         name="products-variations-detail",
     ),
+    path("cart", apis.CartApi.as_view(), name="cart"),
+    path("cart/items/<uuid:variation_id>", apis.CartItemApi.as_view(), name="cart-item"),
+    path("cart/checkout", apis.CartCheckoutApi.as_view(), name="cart-checkout"),
+    path("orders", apis.OrderListApi.as_view(), name="orders"),
+    path("orders/<uuid:order_id>", apis.OrderDetailApi.as_view(), name="orders-detail"),
+    path("orders/<uuid:order_id>/status", apis.OrderStatusApi.as_view(), name="orders-status"),
+    path("orders/<uuid:order_id>/cancel", apis.OrderCancelApi.as_view(), name="orders-cancel"),
 ]
