@@ -163,6 +163,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.orders_unpaid_cancel_task",
         "schedule": 60.0,
     },
+    "orders-carts-idle-abandon": {
+        "task": "orders.tasks.carts_idle_abandon_task",
+        "schedule": 600.0,
+    },
 }
 
 # --- Kafka ------------------------------------------------------------------------------
@@ -250,6 +254,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 
 # An order not paid within this time is cancelled by a beat job (reason payment_timeout).
 ORDERS_PAYMENT_TIMEOUT_S = env.int("ORDERS_PAYMENT_TIMEOUT_S", default=15 * 60)
+# An open cart untouched this long is abandoned by a beat job (seeds 001, 004).
+ORDERS_CART_ABANDON_AFTER_S = env.int("ORDERS_CART_ABANDON_AFTER_S", default=24 * 3600)
 
 # --- logging ----------------------------------------------------------------------------
 

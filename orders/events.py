@@ -267,3 +267,14 @@ INVENTORY_RELEASED = event_type_declare(
     description="A cancelled order's reserved stock is back on sale.",
     schema=_object(order_id=UUID, items=_STOCK_ITEMS, released_at=DATE_TIME),
 )
+
+CART_ABANDONED = event_type_declare(
+    name="cart.abandoned",
+    topic=CART_TOPIC,
+    key_field="id",
+    description="A cart sat idle past ORDERS_CART_ABANDON_AFTER_S (a beat job closes it).",
+    schema=_object(
+        id=UUID, customer_id=UUID, items_count={"type": "integer", "minimum": 0},
+        abandoned_at=DATE_TIME,
+    ),
+)  # fmt: skip

@@ -6,6 +6,7 @@ from orders.services.carts import (
     cart_checkout,
     cart_item_remove,
     cart_item_set,
+    carts_idle_abandon,
 )
 from orders.services.orders import (
     OrderTransitionError,
@@ -34,6 +35,7 @@ __all__ = [
     "cart_checkout",
     "cart_item_remove",
     "cart_item_set",
+    "carts_idle_abandon",
     "order_cancel",
     "order_payment_complete",
     "order_status_change",

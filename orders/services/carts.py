@@ -7,10 +7,12 @@ price snapshot, the cart is closed, and the events are written with it.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -222,3 +224,29 @@ def cart_checkout(*, customer_id: UUID, fulfillment: str = Order.Fulfillment.PIC
             },
         )
     return order
+
+
+def carts_idle_abandon() -> int:
+    """Beat job: close open carts idle for ORDERS_CART_ABANDON_AFTER_S, each in its own
+    transaction; `cart.abandoned`. Answer how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ORDERS_CART_ABANDON_AFTER_S)
+    abandoned = 0
+    idle = Cart.objects.filter(status=Cart.Status.OPEN, updated_at__lt=cutoff)
+    for cart_id in idle.values_list("id", flat=True)[:500]:
+        with transaction.atomic():
+            cart = Cart.objects.select_for_update().filter(pk=cart_id, status="open").first()
+            if cart is None or cart.updated_at >= cutoff:
+                continue  # touched meanwhile
+            cart.status = Cart.Status.ABANDONED
+            cart.save(update_fields=["status"])
+            event_publish(
+                event_type="cart.abandoned",
+                data={
+                    "id": str(cart.id),
+                    "customer_id": str(cart.customer_id),
+                    "items_count": cart.items.count(),
+                    "abandoned_at": timezone.now(),
+                },
+            )
+            abandoned += 1
+    return abandoned

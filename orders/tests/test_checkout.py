@@ -3,6 +3,7 @@
 import json
 import threading
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from orders.services import (
     cart_checkout,
     cart_item_remove,
     cart_item_set,
+    carts_idle_abandon,
     product_create,
 )
 from outbox.catalog import event_type_get
@@ -189,3 +191,21 @@ def test_concurrent_checkouts_never_oversell():
     assert latte.stock == 0
     assert Order.objects.count() == 5
     assert len(_events("inventory.reserved")) == 5
+
+
+@pytest.mark.django_db
+def test_idle_carts_are_abandoned_once(settings):
+    settings.ORDERS_CART_ABANDON_AFTER_S = 3600
+    latte = _latte()
+    idle_customer, busy_customer = _customer(), _customer()
+    idle = cart_item_set(customer_id=idle_customer, variation_id=latte.id, quantity=1)
+    busy = cart_item_set(customer_id=busy_customer, variation_id=latte.id, quantity=1)
+    Cart.objects.filter(pk=idle.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+
+    assert carts_idle_abandon() == 1
+    assert carts_idle_abandon() == 0
+
+    assert Cart.objects.get(pk=idle.pk).status == "abandoned"
+    assert Cart.objects.get(pk=busy.pk).status == "open"
+    (event,) = _events("cart.abandoned")
+    assert (event["id"], event["items_count"]) == (str(idle.id), 1)
