@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connections, transaction
 from django.utils import timezone
+from jsonschema import Draft202012Validator
 
 from orders.models import Customer, Order, ProductVariation
 from orders.services import (
@@ -22,6 +23,7 @@ from orders.services import (
     orders_unpaid_cancel,
     product_create,
 )
+from outbox.catalog import event_type_get
 from outbox.consumer import GroupConsumer
 from outbox.groups import consumer_group_get
 from outbox.models import OutboxEvent
@@ -30,8 +32,14 @@ from outbox.services import event_publish
 
 
 def _data(event_type: str) -> list[dict]:
-    rows = OutboxEvent.objects.filter(event_type=event_type).order_by("id")
-    return [json.loads(bytes(row.value))["data"] for row in rows]
+    """The data of the outbox rows of a type, each checked against its schema and key."""
+    found = []
+    for row in OutboxEvent.objects.filter(event_type=event_type).order_by("id"):
+        envelope = json.loads(bytes(row.value))
+        Draft202012Validator(event_type_get(event_type).schema).validate(envelope["data"])
+        assert row.key == envelope["aggregate_id"]
+        found.append(envelope["data"])
+    return found
 
 
 def _order(fulfillment: str = "pickup", quantity: int = 2) -> tuple[Order, ProductVariation]:
