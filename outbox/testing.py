@@ -15,9 +15,11 @@ import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 from django.conf import settings
 from django.db import connection
+from jsonschema import Draft202012Validator
 from pytest_django.fixtures import Settings
 
 from config import devstack
+from outbox.catalog import event_type_get
 from outbox.kafka import admin_client, client_config
 from outbox.models import OutboxEvent
 from outbox.topics import topics_sync
@@ -119,3 +121,15 @@ def outbox_drained(timeout: float, topic_prefix: str = "") -> bool:
         connection.close()
         time.sleep(0.2)
     return False
+
+
+def outbox_events(event_type: str) -> list[dict]:
+    """The envelopes of a type's outbox rows, in order: each one's data checked against the
+    type's schema, and its row keyed by its aggregate (what every service test asserts)."""
+    envelopes = []
+    for row in OutboxEvent.objects.filter(event_type=event_type).order_by("id"):
+        envelope = json.loads(bytes(row.value))
+        Draft202012Validator(event_type_get(event_type).schema).validate(envelope["data"])
+        assert row.key == envelope["aggregate_id"]
+        envelopes.append(envelope)
+    return envelopes

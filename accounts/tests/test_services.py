@@ -1,13 +1,11 @@
 """Accounts services: the rows they write and the user events with them."""
 
-import json
 import time
 import uuid
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from jsonschema import Draft202012Validator
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
@@ -21,21 +19,14 @@ from accounts.services import (
     user_update,
     user_verification_token,
 )
-from outbox.catalog import event_type_get
 from outbox.models import OutboxEvent
+from outbox.testing import outbox_events
 
 pytestmark = pytest.mark.django_db
 
 
 def _events(event_type: str) -> list[dict]:
-    """The outbox rows of a type, as envelopes, each checked against its schema."""
-    envelopes = []
-    for row in OutboxEvent.objects.filter(event_type=event_type).order_by("id"):
-        envelope = json.loads(bytes(row.value))
-        Draft202012Validator(event_type_get(event_type).schema).validate(envelope["data"])
-        assert row.key == envelope["data"]["id"]
-        envelopes.append(envelope)
-    return envelopes
+    return outbox_events(event_type)
 
 
 def test_user_create_stores_a_hashed_password_and_the_role():

@@ -1,6 +1,5 @@
 """Carts and checkout: the rows, the events, and no oversell under concurrent checkouts."""
 
-import json
 import threading
 import uuid
 from datetime import timedelta
@@ -9,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.db import connections
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
 from orders.directory import CustomerNotAllowed
 from orders.models import Cart, Customer, Order, ProductVariation
@@ -22,18 +20,11 @@ from orders.services import (
     carts_idle_abandon,
     product_create,
 )
-from outbox.catalog import event_type_get
-from outbox.models import OutboxEvent
+from outbox.testing import outbox_events
 
 
 def _events(event_type: str) -> list[dict]:
-    found = []
-    for row in OutboxEvent.objects.filter(event_type=event_type).order_by("id"):
-        envelope = json.loads(bytes(row.value))
-        Draft202012Validator(event_type_get(event_type).schema).validate(envelope["data"])
-        assert row.key == envelope["aggregate_id"]
-        found.append(envelope["data"])
-    return found
+    return [envelope["data"] for envelope in outbox_events(event_type)]
 
 
 def _customer(active: bool = True) -> uuid.UUID:

@@ -1,6 +1,5 @@
 """An order after checkout: payment outcome from events, the status machine, cancellation."""
 
-import json
 import threading
 import uuid
 from datetime import timedelta
@@ -9,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.db import connections, transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
 from orders.models import Customer, Order, ProductVariation
 from orders.services import (
@@ -23,23 +21,15 @@ from orders.services import (
     orders_unpaid_cancel,
     product_create,
 )
-from outbox.catalog import event_type_get
 from outbox.consumer import GroupConsumer
 from outbox.groups import consumer_group_get
-from outbox.models import OutboxEvent
 from outbox.relay import OutboxRelay
 from outbox.services import event_publish
+from outbox.testing import outbox_events
 
 
 def _data(event_type: str) -> list[dict]:
-    """The data of the outbox rows of a type, each checked against its schema and key."""
-    found = []
-    for row in OutboxEvent.objects.filter(event_type=event_type).order_by("id"):
-        envelope = json.loads(bytes(row.value))
-        Draft202012Validator(event_type_get(event_type).schema).validate(envelope["data"])
-        assert row.key == envelope["aggregate_id"]
-        found.append(envelope["data"])
-    return found
+    return [envelope["data"] for envelope in outbox_events(event_type)]
 
 
 def _order(fulfillment: str = "pickup", quantity: int = 2) -> tuple[Order, ProductVariation]:
