@@ -29,7 +29,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 
 from outbox import metrics
@@ -316,7 +316,11 @@ class GroupConsumer:
                 continue
             work.append(_Work(message, _located(event, message), handler))
         if work:
-            self._apply(work, done)
+            try:
+                self._apply(work, done)
+            except DatabaseError as exc:
+                self._batch_rewind(messages, exc)
+                return 0
         if done:
             assert self._consumer is not None
             self._consumer.commit(
@@ -324,6 +328,21 @@ class GroupConsumer:
                 asynchronous=False,
             )
         return len(messages)
+
+    def _batch_rewind(self, messages: list[Message], exc: DatabaseError) -> None:
+        """The database failed (not a handler): nothing of the batch was applied or
+        committed. Read it again from its first record after a pause, on a new connection."""
+        logger.error("database error, the batch will be read again: %s", exc)
+        connection.close()
+        first: dict[tuple[str, int], int] = {}
+        for message in messages:
+            tp = (message.topic(), message.partition())
+            first[tp] = min(first.get(tp, message.offset()), message.offset())
+        assert self._consumer is not None
+        for (topic, partition), offset in first.items():
+            if (topic, partition) not in self._paused:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+        time.sleep(1.0)
 
     def _apply(self, work: list[_Work], done: dict[tuple[str, int], int]) -> None:
         """Apply the events in one transaction. When a handler fails, roll back, count the
@@ -347,7 +366,7 @@ class GroupConsumer:
                             raise
             except Exception:
                 if failure is None:
-                    raise  # the database itself failed: let the process restart
+                    raise  # the database itself failed: the caller reads the batch again
                 pending = self._failure_drop(pending, *failure, done)
                 continue
             applied_count = max(sum(1 for item in pending if item.handler), 1)

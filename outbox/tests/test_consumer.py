@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -284,3 +285,48 @@ def test_poison_behind_a_retried_event_waits_its_turn(temp_group):
         ("PoisonEvent", 1),
     ]
     assert len(kafka_read(consumer_group_get(group).dlq_topic.name, 3, timeout=5)) == 2
+
+
+def test_a_database_failure_at_commit_rereads_the_batch_and_applies_it_once(temp_group):
+    from django.db import connection
+
+    inside = threading.Event()
+    terminated = threading.Event()
+    calls: list[int] = []
+    backend: list[int] = []
+
+    def slow_once(event: Event) -> None:
+        calls.append(event.data["seq"])
+        DiagnosticReceipt.objects.create(event_id=event.event_id, key="k", seq=event.data["seq"])
+        if len(calls) == 1:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend.append(cursor.fetchone()[0])
+            inside.set()
+            terminated.wait(10)  # the session dies under this transaction
+
+    group = temp_group("diagnostic.ping", slow_once)
+    _produce_raw([_envelope(5)])
+
+    def kill_the_session() -> None:
+        inside.wait(30)
+        import psycopg
+
+        params = connection.get_connection_params()
+        with psycopg.connect(
+            dbname=params["dbname"], user=params["user"], host=params["host"],
+            port=params["port"], autocommit=True,
+        ) as admin:  # fmt: skip
+            admin.execute("SELECT pg_terminate_backend(%s)", [backend[0]])
+        terminated.set()
+
+    killer = threading.Thread(target=kill_the_session)
+    killer.start()
+    _consume(group)
+    killer.join()
+
+    assert calls == [5, 5]  # read again after the failed commit
+    assert DiagnosticReceipt.objects.filter(seq=5).count() == 1
+    assert InboxEntry.objects.filter(group=group).count() == 1
+    assert not ConsumerAttempt.objects.filter(group=group).exists()  # not a handler failure
+    assert not DeadLetter.objects.filter(group=group).exists()
