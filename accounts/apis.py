@@ -3,7 +3,6 @@
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
@@ -34,17 +33,6 @@ from accounts.services import (
     user_verification_email_send,
 )
 from config.errors import ERROR_RESPONSES
-
-
-def _service_call(func: Any, **kwargs: Any) -> Any:
-    """Run a service; Django validation errors become the API's 400 with field errors."""
-    try:
-        return func(**kwargs)
-    except DjangoValidationError as exc:
-        detail = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
-        raise ValidationError(detail) from exc
 
 
 @extend_schema_serializer(component_name="User")
@@ -113,7 +101,7 @@ class RegisterApi(APIView):
         if User.objects.filter(username=serializer.validated_data["username"]).exists():
             raise ValidationError({"username": ["This username is taken."]})
         with transaction.atomic(durable=True):
-            user = _service_call(user_register, **serializer.validated_data)
+            user = user_register(**serializer.validated_data)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -140,7 +128,7 @@ class MeApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic(durable=True):
-            user = _service_call(user_update, user=request.user, **serializer.validated_data)
+            user = user_update(user=request.user, **serializer.validated_data)
         return Response(UserOutputSerializer(user).data)
 
     @extend_schema(
@@ -180,7 +168,7 @@ class EmailVerifyApi(APIView):
         if not token or len(token) > 500:
             raise ValidationError({"token": ["This link is not valid."]})
         with transaction.atomic(durable=True):
-            user = _service_call(user_email_verify, token=token)
+            user = user_email_verify(token=token)
         return Response(UserOutputSerializer(user).data)
 
 

@@ -7,6 +7,7 @@ answer JSON under /api/ (and for clients that ask for JSON) through the handlers
 import logging
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -45,7 +46,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        detail = serializers.as_serializer_error(exc)
+        if NON_FIELD_ERRORS in detail:
+            detail["non_field_errors"] = detail.pop(NON_FIELD_ERRORS)
         exc = exceptions.ValidationError(detail)
     response = exception_handler(exc, context)
     if response is None:

@@ -1,32 +1,17 @@
 """Event types of the orders app and the topics they travel on."""
 
-from typing import Any
-
 from outbox.catalog import event_type_declare
+from outbox.schemas import CURRENCY, DATE_TIME, MONEY, UUID, closed_object
 from outbox.topics import topic_declare
 
 ORDER_TOPIC = topic_declare(app="orders", aggregate="order")
 CART_TOPIC = topic_declare(app="orders", aggregate="cart")
 PRODUCT_TOPIC = topic_declare(app="orders", aggregate="product")
 
-# Money travels as a string with two decimals ("4.50"), never as a float.
-MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}
-UUID = {"type": "string", "format": "uuid"}
-DATE_TIME = {"type": "string", "format": "date-time"}
 USER_ID = {"type": ["string", "null"]}
 
 
-def _object(**properties: dict[str, Any]) -> dict[str, Any]:
-    """A closed object: every property required, no others allowed."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-
-
-_VARIATION = _object(
+_VARIATION = closed_object(
     id=UUID,
     name={"type": "string"},
     price=MONEY,
@@ -36,7 +21,7 @@ _VARIATION = _object(
 
 # product.created and product.updated carry the whole product, so a consumer can rebuild
 # its copy of the catalogue from the latest of them alone.
-_PRODUCT = _object(
+_PRODUCT = closed_object(
     id=UUID,
     name={"type": "string"},
     description={"type": "string"},
@@ -70,7 +55,7 @@ PRODUCT_PRICE_CHANGED = event_type_declare(
     aggregate_type="product",
     key_field="id",
     description="The price of one variation of a product changed.",
-    schema=_object(
+    schema=closed_object(
         id=UUID,
         variation_id=UUID,
         variation_name={"type": "string"},
@@ -87,7 +72,7 @@ PRODUCT_DELETED = event_type_declare(
     aggregate_type="product",
     key_field="id",
     description="A product was withdrawn (soft delete: orders keep their snapshots).",
-    schema=_object(id=UUID, deleted_at=DATE_TIME, deleted_by=USER_ID),
+    schema=closed_object(id=UUID, deleted_at=DATE_TIME, deleted_by=USER_ID),
 )
 
 # --- cart (key: the cart's id) ---------------------------------------------------------------
@@ -97,14 +82,14 @@ CART_CREATED = event_type_declare(
     topic=CART_TOPIC,
     key_field="id",
     description="A customer started a cart.",
-    schema=_object(id=UUID, customer_id=UUID, created_at=DATE_TIME),
+    schema=closed_object(id=UUID, customer_id=UUID, created_at=DATE_TIME),
 )
 CART_ITEM_ADDED = event_type_declare(
     name="cart.item_added",
     topic=CART_TOPIC,
     key_field="id",
     description="A variation was put in the cart, or its quantity changed (`quantity`: now).",
-    schema=_object(
+    schema=closed_object(
         id=UUID,
         customer_id=UUID,
         variation_id=UUID,
@@ -119,19 +104,19 @@ CART_ITEM_REMOVED = event_type_declare(
     topic=CART_TOPIC,
     key_field="id",
     description="A variation was taken out of the cart.",
-    schema=_object(id=UUID, customer_id=UUID, variation_id=UUID),
+    schema=closed_object(id=UUID, customer_id=UUID, variation_id=UUID),
 )
 CART_CHECKED_OUT = event_type_declare(
     name="cart.checked_out",
     topic=CART_TOPIC,
     key_field="id",
     description="The cart became an order.",
-    schema=_object(id=UUID, customer_id=UUID, order_id=UUID, checked_out_at=DATE_TIME),
+    schema=closed_object(id=UUID, customer_id=UUID, order_id=UUID, checked_out_at=DATE_TIME),
 )
 
 # --- order and its inventory (key: the order's id) -------------------------------------------
 
-_ORDER_ITEM = _object(
+_ORDER_ITEM = closed_object(
     product_name={"type": "string"},
     variation_name={"type": "string"},
     quantity={"type": "integer", "minimum": 1},
@@ -143,12 +128,12 @@ ORDER_CREATED = event_type_declare(
     key_field="id",
     priority="high",
     description="An order was placed (seed 000's fields); it waits for its payment.",
-    schema=_object(
+    schema=closed_object(
         id=UUID,
         user_id=UUID,
         status={"const": "pending_payment"},
         total_amount=MONEY,
-        currency={"type": "string", "pattern": "^[A-Z]{3}$"},
+        currency=CURRENCY,
         items={"type": "array", "items": _ORDER_ITEM, "minItems": 1},
         created_at=DATE_TIME,
     ),
@@ -159,11 +144,11 @@ INVENTORY_RESERVED = event_type_declare(
     aggregate_type="order",
     key_field="order_id",
     description="Stock was set aside for an order at checkout.",
-    schema=_object(
+    schema=closed_object(
         order_id=UUID,
         items={
             "type": "array",
-            "items": _object(variation_id=UUID, quantity={"type": "integer", "minimum": 1}),
+            "items": closed_object(variation_id=UUID, quantity={"type": "integer", "minimum": 1}),
             "minItems": 1,
         },
         reserved_at=DATE_TIME,
@@ -175,7 +160,7 @@ INVENTORY_STOCK_LOW = event_type_declare(
     aggregate_type="product",
     key_field="product_id",
     description="A variation's stock fell to or below its threshold (once per crossing).",
-    schema=_object(
+    schema=closed_object(
         product_id=UUID,
         variation_id=UUID,
         stock={"type": "integer", "minimum": 0},
@@ -195,7 +180,7 @@ ORDER_CONFIRMED = event_type_declare(
     key_field="id",
     priority="high",
     description="The order was paid: it waits for preparation.",
-    schema=_object(
+    schema=closed_object(
         id=UUID, user_id=UUID, status={"const": "waiting"}, payment_id=UUID, confirmed_at=DATE_TIME
     ),
 )
@@ -204,7 +189,7 @@ ORDER_STATUS_CHANGED = event_type_declare(
     topic=ORDER_TOPIC,
     key_field="id",
     description="A manager moved the order along its status machine (seed 000).",
-    schema=_object(
+    schema=closed_object(
         id=UUID,
         user_id=UUID,
         previous_status=_STATUS,
@@ -218,7 +203,7 @@ ORDER_SHIPPED = event_type_declare(
     topic=ORDER_TOPIC,
     key_field="id",
     description="The order left with a carrier.",
-    schema=_object(id=UUID, user_id=UUID, tracking_number={"type": "string", "minLength": 1},
+    schema=closed_object(id=UUID, user_id=UUID, tracking_number={"type": "string", "minLength": 1},
                    shipped_at=DATE_TIME),
 )  # fmt: skip
 ORDER_DELIVERED = event_type_declare(
@@ -226,7 +211,7 @@ ORDER_DELIVERED = event_type_declare(
     topic=ORDER_TOPIC,
     key_field="id",
     description="The customer has the order (picked up or delivered).",
-    schema=_object(id=UUID, user_id=UUID, delivered_at=DATE_TIME),
+    schema=closed_object(id=UUID, user_id=UUID, delivered_at=DATE_TIME),
 )
 ORDER_CANCELLED = event_type_declare(
     name="order.cancelled",
@@ -234,7 +219,7 @@ ORDER_CANCELLED = event_type_declare(
     key_field="id",
     priority="high",
     description="The order was cancelled; `refund_due` when it had been paid.",
-    schema=_object(
+    schema=closed_object(
         id=UUID,
         user_id=UUID,
         previous_status=_STATUS,
@@ -248,7 +233,7 @@ ORDER_CANCELLED = event_type_declare(
 )
 _STOCK_ITEMS = {
     "type": "array",
-    "items": _object(variation_id=UUID, quantity={"type": "integer", "minimum": 1}),
+    "items": closed_object(variation_id=UUID, quantity={"type": "integer", "minimum": 1}),
     "minItems": 1,
 }
 INVENTORY_UPDATED = event_type_declare(
@@ -257,7 +242,7 @@ INVENTORY_UPDATED = event_type_declare(
     aggregate_type="order",
     key_field="order_id",
     description="An order was paid: its reserved stock is sold for good.",
-    schema=_object(order_id=UUID, items=_STOCK_ITEMS, updated_at=DATE_TIME),
+    schema=closed_object(order_id=UUID, items=_STOCK_ITEMS, updated_at=DATE_TIME),
 )
 INVENTORY_RELEASED = event_type_declare(
     name="inventory.released",
@@ -265,7 +250,7 @@ INVENTORY_RELEASED = event_type_declare(
     aggregate_type="order",
     key_field="order_id",
     description="A cancelled order's reserved stock is back on sale.",
-    schema=_object(order_id=UUID, items=_STOCK_ITEMS, released_at=DATE_TIME),
+    schema=closed_object(order_id=UUID, items=_STOCK_ITEMS, released_at=DATE_TIME),
 )
 
 CART_ABANDONED = event_type_declare(
@@ -273,7 +258,7 @@ CART_ABANDONED = event_type_declare(
     topic=CART_TOPIC,
     key_field="id",
     description="A cart sat idle past ORDERS_CART_ABANDON_AFTER_S (a beat job closes it).",
-    schema=_object(
+    schema=closed_object(
         id=UUID, customer_id=UUID, items_count={"type": "integer", "minimum": 0},
         abandoned_at=DATE_TIME,
     ),

@@ -7,20 +7,18 @@ outcomes below come first because the orders app waits for them.
 """
 
 from outbox.catalog import event_type_declare
+from outbox.schemas import CURRENCY, DATE_TIME, MONEY, UUID
 from outbox.topics import topic_declare
 
 # Seed 002 keeps payment events 30 days.
 PAYMENT_TOPIC = topic_declare(app="payments", aggregate="payment", retention_days=30)
 
-_UUID = {"type": "string", "format": "uuid"}
-_MONEY = {"type": "string", "pattern": r"^\d+\.\d{2}$"}
-_TIME = {"type": "string", "format": "date-time"}
 _PAYABLE = {
-    "payment_id": _UUID,
+    "payment_id": UUID,
     "payable_type": {"type": "string", "enum": ["order", "appointment"]},
-    "payable_id": _UUID,
-    "amount": _MONEY,
-    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    "payable_id": UUID,
+    "amount": MONEY,
+    "currency": CURRENCY,
 }
 
 PAYMENT_COMPLETED = event_type_declare(
@@ -36,7 +34,7 @@ PAYMENT_COMPLETED = event_type_declare(
             **_PAYABLE,
             "transaction_id": {"type": "string"},
             "status": {"const": "completed"},
-            "completed_at": _TIME,
+            "completed_at": DATE_TIME,
             "payment_method": {"type": "string"},
             "invoice_url": {"type": "string"},
         },
@@ -57,7 +55,7 @@ PAYMENT_FAILED = event_type_declare(
             **_PAYABLE,
             "status": {"const": "failed"},
             "failure_reason": {"type": "string"},
-            "failed_at": _TIME,
+            "failed_at": DATE_TIME,
         },
         "required": [*_PAYABLE, "status", "failure_reason", "failed_at"],
         "additionalProperties": False,

@@ -4,17 +4,13 @@ Anyone with a shop role reads the active catalogue (customers and managers; insp
 no shop access); only managers write, and only they see withdrawn products.
 """
 
-import contextlib
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -135,8 +131,7 @@ class ProductListApi(ShopReadWriteApi):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         active_only = not user_is_manager(request.user)
-        with _model_errors_as_400():
-            products = product_list(filters=filters.validated_data, active_only=active_only)
+        products = product_list(filters=filters.validated_data, active_only=active_only)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(products, request, view=self)
         return paginator.get_paginated_response(ProductOutputSerializer(page, many=True).data)
@@ -150,13 +145,12 @@ class ProductListApi(ShopReadWriteApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with _model_errors_as_400():
-            product = product_create(
-                name=data["name"],
-                description=data.get("description", ""),
-                variations=[VariationSpec(**variation) for variation in data["variations"]],
-                by=request.user,
-            )
+        product = product_create(
+            name=data["name"],
+            description=data.get("description", ""),
+            variations=[VariationSpec(**variation) for variation in data["variations"]],
+            by=request.user,
+        )
         return Response(_product_output(product.pk), status=status.HTTP_201_CREATED)
 
 
@@ -186,8 +180,7 @@ class ProductDetailApi(ShopReadWriteApi):
         product = _product_or_404(request, product_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _model_errors_as_400():
-            product_update(product=product, **serializer.validated_data, by=request.user)
+        product_update(product=product, **serializer.validated_data, by=request.user)
         return Response(_product_output(product_id))
 
     @extend_schema(
@@ -219,8 +212,7 @@ class VariationCreateApi(APIView):
         serializer = VariationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         spec = VariationSpec(**serializer.validated_data)
-        with _model_errors_as_400():
-            variation = variation_add(product=product, spec=spec, by=request.user)
+        variation = variation_add(product=product, spec=spec, by=request.user)
         return Response(VariationOutputSerializer(variation).data, status=status.HTTP_201_CREATED)
 
 
@@ -250,10 +242,9 @@ class VariationDetailApi(APIView):
             raise NotFound("No such variation of this product.")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _model_errors_as_400():
-            variation = variation_price_change(
-                variation=variation, new_price=serializer.validated_data["price"], by=request.user
-            )
+        variation = variation_price_change(
+            variation=variation, new_price=serializer.validated_data["price"], by=request.user
+        )
         return Response(VariationOutputSerializer(variation).data)
 
 
@@ -267,15 +258,3 @@ def _product_or_404(request: Request, product_id: UUID) -> Product:
 def _product_output(product_id: UUID) -> dict[str, Any]:
     """The product as it is after a write, its variations included."""
     return ProductOutputSerializer(product_get(product_id=product_id)).data
-
-
-@contextlib.contextmanager
-def _model_errors_as_400() -> Iterator[None]:
-    """A service's model validation error (say, a name already taken) answers 400."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        detail = serializers.as_serializer_error(exc)
-        if NON_FIELD_ERRORS in detail:
-            detail["non_field_errors"] = detail.pop(NON_FIELD_ERRORS)
-        raise ValidationError(detail) from exc

@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from orders.directory import customer_may_order
 from orders.models import Cart, CartItem, Order, OrderItem, ProductVariation
+from outbox.schemas import money_text
 from outbox.services import event_publish
 
 CART_QUANTITY_MAX = 100
-CENT = Decimal("0.01")
 
 
 @dataclass
@@ -35,10 +35,6 @@ class CartError(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-
-def _money(amount: Decimal) -> str:
-    return str(amount.quantize(CENT))
 
 
 def _cart_open(customer_id: UUID) -> Cart:
@@ -87,7 +83,7 @@ def cart_item_set(*, customer_id: UUID, variation_id: UUID, quantity: int) -> Ca
             "product_name": variation.product.name,
             "variation_name": variation.name,
             "quantity": quantity,
-            "unit_price": _money(variation.price),
+            "unit_price": money_text(variation.price),
         },
         user_id=str(customer_id),
     )
@@ -175,14 +171,14 @@ def cart_checkout(*, customer_id: UUID, fulfillment: str = Order.Fulfillment.PIC
             "id": str(order.id),
             "user_id": user_id,
             "status": order.status,
-            "total_amount": _money(order.total_amount),
+            "total_amount": money_text(order.total_amount),
             "currency": order.currency,
             "items": [
                 {
                     "product_name": line.product_name,
                     "variation_name": line.variation_name,
                     "quantity": line.quantity,
-                    "unit_price": _money(line.unit_price),
+                    "unit_price": money_text(line.unit_price),
                 }
                 for line in order_items
             ],

@@ -7,7 +7,6 @@ allowed. The payment outcome arrives only as events (orders.handlers), never by 
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orders.models import Order, ProductVariation
+from outbox.schemas import money_text
 from outbox.services import event_publish
 
 S = Order.Status
@@ -150,7 +150,7 @@ def order_cancel(*, order_id: UUID, by: Any, reason: str, as_manager: bool) -> O
         data={
             "id": str(order.id), "user_id": str(order.customer_id), "previous_status": previous,
             "reason": reason, "refund_due": order.paid_at is not None,
-            "amount": str(order.total_amount.quantize(Decimal("0.01"))),
+            "amount": money_text(order.total_amount),
             "currency": order.currency, "cancelled_by": _user_id(by), "cancelled_at": now,
         },
         user_id=_user_id(by),

@@ -16,9 +16,9 @@ from accounts.models import User
 from orders.events import PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_PRICE_CHANGED, PRODUCT_UPDATED
 from orders.models import Product, ProductVariation
 from outbox.catalog import EventType
+from outbox.schemas import money_text
 from outbox.services import event_publish
 
-CENT = Decimal("0.01")
 # Bounds of a variation's price and stock. They belong on the model's fields as validators;
 # until then the services check them, and the API and admin forms check them first.
 PRICE_MAX = Decimal("100000")
@@ -109,8 +109,8 @@ def variation_price_change(
         "id": product.pk,
         "variation_id": variation.pk,
         "variation_name": variation.name,
-        "previous_price": _money(previous_price),
-        "new_price": _money(variation.price),
+        "previous_price": money_text(previous_price),
+        "new_price": money_text(variation.price),
         "changed_by": _user_id(by),
         "changed_at": product.updated_at,
     }
@@ -141,7 +141,7 @@ def product_event_data(product: Product) -> dict[str, Any]:
             {
                 "id": variation.pk,
                 "name": variation.name,
-                "price": _money(variation.price),
+                "price": money_text(variation.price),
                 "stock": variation.stock,
                 "low_stock_threshold": variation.low_stock_threshold,
             }
@@ -185,10 +185,6 @@ def _publish(event_type: EventType, data: dict[str, Any], by: User | None) -> No
     event_publish(
         event_type=event_type.name, version=event_type.version, data=data, user_id=_user_id(by)
     )
-
-
-def _money(amount: Decimal) -> str:
-    return str(amount.quantize(CENT))
 
 
 def _user_id(user: User | None) -> str | None:
