@@ -1,5 +1,6 @@
-"""Role-based DRF permissions, shared by every app's APIs."""
+"""Role-based permissions, shared by every app's APIs and admin pages."""
 
+from django.http import HttpRequest
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -33,3 +34,22 @@ class IsCustomer(BasePermission):
         return bool(
             user.is_authenticated and (user.role == User.Role.CUSTOMER or user_is_manager(user))
         )
+
+
+class ManagersOnlyAdminMixin:
+    """Admin pages for managers (and superusers); no per-model permissions needed."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return user_is_manager(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return user_is_manager(request.user)
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return user_is_manager(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return user_is_manager(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return user_is_manager(request.user)

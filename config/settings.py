@@ -4,6 +4,7 @@ Every variable is listed in the README. Service URLs have no defaults on purpose
 `make test` and the bench scripts start embedded servers and set them (config/devstack.py).
 """
 
+import hashlib
 from pathlib import Path
 
 import environ
@@ -167,6 +168,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "orders.tasks.carts_idle_abandon_task",
         "schedule": 600.0,
     },
+    "payments-stale-fail": {
+        "task": "payments.tasks.payments_stale_fail_task",
+        "schedule": 30.0,
+    },
+    "payments-idempotency-keys-cleanup": {
+        "task": "payments.tasks.idempotency_keys_cleanup_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Kafka ------------------------------------------------------------------------------
@@ -256,6 +265,32 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 ORDERS_PAYMENT_TIMEOUT_S = env.int("ORDERS_PAYMENT_TIMEOUT_S", default=15 * 60)
 # An open cart untouched this long is abandoned by a beat job (seeds 001, 004).
 ORDERS_CART_ABANDON_AFTER_S = env.int("ORDERS_CART_ABANDON_AFTER_S", default=24 * 3600)
+
+# --- payments ----------------------------------------------------------------------------
+
+# The gateway class (payments/gateways/); the simulator is the only one so far.
+PAYMENTS_GATEWAY = env.str(
+    "PAYMENTS_GATEWAY", default="payments.gateways.simulator.SimulatorGateway"
+)
+# The shared secret of the gateway's webhook signatures (HMAC-SHA256). A real processor
+# hands you its own; the in-process simulator defaults to one derived from the secret key.
+PAYMENTS_WEBHOOK_SECRET = env.str(
+    "PAYMENTS_WEBHOOK_SECRET",
+    default=hashlib.sha256(f"payments-webhook:{SECRET_KEY}".encode()).hexdigest(),
+)
+# A webhook whose timestamp is further than this from now is refused (replay window).
+PAYMENTS_WEBHOOK_TOLERANCE_S = env.int("PAYMENTS_WEBHOOK_TOLERANCE_S", default=300)
+# Where the simulator delivers its webhooks.
+PAYMENTS_WEBHOOK_URL = env.str(
+    "PAYMENTS_WEBHOOK_URL", default=f"{PUBLIC_BASE_URL}/api/payments/webhook"
+)
+# The simulator's Celery queue and its pause before each webhook.
+PAYMENTS_SIMULATOR_QUEUE = env.str("PAYMENTS_SIMULATOR_QUEUE", default="celery")
+PAYMENTS_SIMULATOR_DELAY_S = env.float("PAYMENTS_SIMULATOR_DELAY_S", default=0.5)
+# A payment the gateway leaves unanswered this long fails (beat), so it can be paid again.
+PAYMENTS_GATEWAY_TIMEOUT_S = env.int("PAYMENTS_GATEWAY_TIMEOUT_S", default=120)
+# How long a stored Idempotency-Key answer is replayed.
+PAYMENTS_IDEMPOTENCY_TTL_S = env.int("PAYMENTS_IDEMPOTENCY_TTL_S", default=24 * 3600)
 
 # --- logging ----------------------------------------------------------------------------
 

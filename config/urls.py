@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("accounts.urls")),
     path("api/", include("orders.urls")),
+    path("api/", include("payments.urls")),
     path("api/", include("outbox.urls")),
     re_path(r"^api/(?P<path>.*)$", errors.api_not_found),  # keep last among /api/ routes
     path("", include("django_prometheus.urls")),  # GET /metrics

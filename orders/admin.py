@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
-from accounts.permissions import user_is_manager
+from accounts.permissions import ManagersOnlyAdminMixin
 from orders.models import Product, ProductVariation
 from orders.services import (
     PRICE_MAX,
@@ -25,25 +25,6 @@ from orders.services import (
     variation_add,
     variation_price_change,
 )
-
-
-class ManagersOnlyAdminMixin:
-    """Managers (and superusers) manage the catalogue; no per-model permissions needed."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return user_is_manager(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return user_is_manager(request.user)
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return user_is_manager(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return user_is_manager(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return user_is_manager(request.user)
 
 
 class ProductVariationForm(forms.ModelForm):

@@ -1,2 +1,0 @@
-"""Writes of the payments app: keyword-only `<entity>_<action>` functions, each atomic,
-each writing its outbox events in the same transaction."""
