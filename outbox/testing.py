@@ -33,9 +33,9 @@ def fresh_topics(settings: Settings) -> str:
     return settings.EVENTS_ENV
 
 
-def kafka_read(topic: str, count: int, timeout: float = 30.0) -> list:
-    """Read `count` records of `topic` from the beginning with a real consumer, in order
-    per partition (or fewer if the timeout passes)."""
+def kafka_read(topic: str, count: int, timeout: float = 30.0, key: str | None = None) -> list:
+    """Read `count` records of `topic` (of `key` only, if given) from the beginning with a
+    real consumer, in order per partition (or fewer if the timeout passes)."""
     metadata = admin_client().list_topics(timeout=10).topics[topic]
     consumer = Consumer(
         client_config(
@@ -52,7 +52,9 @@ def kafka_read(topic: str, count: int, timeout: float = 30.0) -> list:
     try:
         while len(records) < count and time.monotonic() < deadline:
             message = consumer.poll(0.5)
-            if message is not None and message.error() is None:
+            if message is None or message.error() is not None:
+                continue
+            if key is None or message.key() == key.encode():
                 records.append(message)
     finally:
         consumer.close()
@@ -123,13 +125,21 @@ def outbox_drained(timeout: float, topic_prefix: str = "") -> bool:
     return False
 
 
+def _checked(envelope: dict, key: str) -> dict:
+    """The envelope, once its data matches its type's schema and its key its aggregate."""
+    Draft202012Validator(event_type_get(envelope["event_type"]).schema).validate(envelope["data"])
+    assert key == envelope["aggregate_id"]
+    return envelope
+
+
 def outbox_events(event_type: str) -> list[dict]:
     """The envelopes of a type's outbox rows, in order: each one's data checked against the
     type's schema, and its row keyed by its aggregate (what every service test asserts)."""
-    envelopes = []
-    for row in OutboxEvent.objects.filter(event_type=event_type).order_by("id"):
-        envelope = json.loads(bytes(row.value))
-        Draft202012Validator(event_type_get(event_type).schema).validate(envelope["data"])
-        assert row.key == envelope["aggregate_id"]
-        envelopes.append(envelope)
-    return envelopes
+    rows = OutboxEvent.objects.filter(event_type=event_type).order_by("id")
+    return [_checked(json.loads(bytes(row.value)), row.key) for row in rows]
+
+
+def kafka_envelopes(topic: str, key: str, count: int, timeout: float = 30.0) -> list[dict]:
+    """The envelopes of the first `count` records of `topic` with `key`, in order, each one
+    checked like `outbox_events` (records of other keys are skipped)."""
+    return [_checked(envelope(m), key) for m in kafka_read(topic, count, timeout, key=key)]
