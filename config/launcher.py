@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     env.setdefault("DJANGO_DEBUG", "true")
+    # Links in mails and the payment simulator's webhooks point at this web server.
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{options.port}")
     options.devstack_dir.mkdir(parents=True, exist_ok=True)
 
     with devstack.running(env, base_dir=options.devstack_dir) as urls:

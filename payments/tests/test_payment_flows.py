@@ -14,7 +14,6 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.models import User
 from accounts.services import user_create
 from config import devstack
 from orders.events import ORDER_TOPIC
