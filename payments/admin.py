@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.permissions import ManagersOnlyAdminMixin
+from accounts.permissions import ManagersOnlyAdminMixin, user_is_manager
 from payments.models import Payable, Payment, PaymentEventRecord, Refund, WebhookDelivery
 from payments.services import RefundError, refund_create
 
@@ -15,6 +15,9 @@ from payments.services import RefundError, refund_create
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return user_is_manager(request.user)
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -65,9 +68,6 @@ class PaymentAdmin(ReadOnlyAdmin):
             return "-"
         url = reverse("payments-invoice", kwargs={"payment_id": payment.id})
         return format_html('<a href="{}">{}</a>', url, invoice.number)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.action(description="Refund the selected payments in full")
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
