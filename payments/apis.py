@@ -22,9 +22,15 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsManager
 from config.errors import ERROR_RESPONSES, ApiError
-from payments.gateways import WebhookRejected, gateway_get
+from payments.gateways import (
+    GatewayNotification,
+    PaymentGateway,
+    WebhookRejected,
+    gateway_get,
+)
 from payments.idempotency import HEADER as IDEMPOTENCY_HEADER
 from payments.idempotency import idempotent
+from payments.metrics import payment_webhooks_total
 from payments.models import Payable, Payment
 from payments.selectors import payable_get, payment_get, payment_list
 from payments.services import (
@@ -271,6 +277,15 @@ class PaymentWebhookApi(APIView):
     def post(self, request: Request) -> Response:
         gateway = gateway_get()
         try:
+            notification = self._apply(gateway, request)
+        except ApiError as exc:
+            payment_webhooks_total.labels(gateway.name, exc.code).inc()
+            raise
+        payment_webhooks_total.labels(gateway.name, "applied").inc()
+        return Response({"received": notification.delivery_id})
+
+    def _apply(self, gateway: PaymentGateway, request: Request) -> GatewayNotification:
+        try:
             notification = gateway.webhook_parse(headers=request.headers, body=request.body)
         except WebhookRejected as exc:
             raise ApiError(status_code=400, code=exc.code, message=exc.message) from exc
@@ -289,4 +304,4 @@ class PaymentWebhookApi(APIView):
                 code="unknown_reference",
                 message=f"No payment has reference {notification.provider_reference}.",
             ) from exc
-        return Response({"received": notification.delivery_id})
+        return notification

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from django.db import connections
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -242,15 +243,23 @@ def test_the_webhook_refuses_an_old_timestamp_writing_nothing(payer, payable, se
     _nothing_written(payment, rows)
 
 
+def _webhooks_counted(outcome: str) -> float:
+    labels = {"gateway": "simulator", "outcome": outcome}
+    return REGISTRY.get_sample_value("payment_webhooks_total", labels) or 0.0
+
+
 def test_the_webhook_refuses_a_repeated_delivery_writing_nothing(payer, payable):
     payment = _pending(payer, payable)
     event = _event("authorized", payment.provider_reference, delivery_id="evt_once")
+    applied, duplicates = _webhooks_counted("applied"), _webhooks_counted("duplicate_delivery")
     assert _webhook(APIClient(), event).status_code == 200
     rows = OutboxEvent.objects.count()
 
     assert_api_error(_webhook(APIClient(), event), 409, "duplicate_delivery")
     assert OutboxEvent.objects.count() == rows
     assert WebhookDelivery.objects.count() == 1
+    assert _webhooks_counted("applied") == applied + 1
+    assert _webhooks_counted("duplicate_delivery") == duplicates + 1
 
 
 def test_the_webhook_refuses_unknown_references_and_junk(payer, payable):
