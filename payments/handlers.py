@@ -35,4 +35,8 @@ def payable_from_order_created(event: Event) -> None:
 @handles("order.cancelled", group="payments")
 def payable_from_order_cancelled(event: Event) -> None:
     """A cancelled order can't be paid any more; a paid one (`refund_due`) is refunded."""
-    payable_cancel(payable_id=event.data["id"], reason=f"order_cancelled: {event.data['reason']}")
+    payable_cancel(
+        payable_id=event.data["id"],
+        reason=f"order_cancelled: {event.data['reason']}",
+        cause_id=event.event_id,
+    )

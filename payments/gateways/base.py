@@ -78,7 +78,8 @@ class PaymentGateway(ABC):
     def refund_create(
         self, *, provider_reference: str, refund_id: UUID, amount: Decimal, currency: str
     ) -> RefundOutcome:
-        """Give back `amount` of a captured charge."""
+        """Give back `amount` of a captured charge. `refund_id` is the gateway's idempotency
+        key: asking again with the same id gives the same answer and refunds nothing more."""
 
     @abstractmethod
     def webhook_parse(self, *, headers: Mapping[str, str], body: bytes) -> GatewayNotification:

@@ -137,11 +137,16 @@ class SimulatorGateway(PaymentGateway):
             return RefundOutcome(succeeded=False, failure_reason="No such charge")
         if CARDS[charge["token"]].refund_fails:
             return RefundOutcome(succeeded=False, failure_reason="The card issuer refused it")
+        provider_refund_id = f"sim_re_{refund_id.hex}"
+        if provider_refund_id in charge.get("refund_ids", []):  # a retried request: same answer
+            return RefundOutcome(succeeded=True, provider_refund_id=provider_refund_id)
         refunded = Decimal(charge["refunded"]) + amount
         if refunded > Decimal(charge["amount"]) or currency != charge["currency"]:
             return RefundOutcome(succeeded=False, failure_reason="More than was charged")
-        cache.set(_ledger_key(provider_reference), {**charge, "refunded": str(refunded)}, None)
-        return RefundOutcome(succeeded=True, provider_refund_id=f"sim_re_{refund_id.hex}")
+        charge = {**charge, "refunded": str(refunded),
+                  "refund_ids": [*charge.get("refund_ids", []), provider_refund_id]}  # fmt: skip
+        cache.set(_ledger_key(provider_reference), charge, timeout=None)
+        return RefundOutcome(succeeded=True, provider_refund_id=provider_refund_id)
 
     def webhook_parse(self, *, headers: Mapping[str, str], body: bytes) -> GatewayNotification:
         stamp, signed = headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER, "")

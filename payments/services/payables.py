@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from django.db import transaction
 
@@ -38,10 +38,11 @@ def payable_register(
 
 
 @transaction.atomic
-def payable_cancel(*, payable_id: UUID, reason: str) -> Payable | None:
+def payable_cancel(*, payable_id: UUID, reason: str, cause_id: UUID) -> Payable | None:
     """The order (or appointment) was cancelled. Unpaid: it is closed and can't be paid any
     more. Paid: the captured payment is refunded in full; payments is the book of money, so
-    this does not depend on whether the canceller believed it was paid."""
+    this does not depend on whether the canceller believed it was paid. Refund ids derive
+    from `cause_id` (the event), so a re-run asks the gateway for the same refunds."""
     payable = Payable.objects.select_for_update().filter(pk=payable_id).first()
     if payable is None:
         return None
@@ -52,5 +53,6 @@ def payable_cancel(*, payable_id: UUID, reason: str) -> Payable | None:
         captured = payable.payments.filter(status__in=Payment.CAPTURED).order_by("completed_at")
         for payment in captured:
             if payment.refundable_amount > 0:
-                refund_create(payment_id=payment.id, reason=reason)
+                refund_id = uuid5(cause_id, str(payment.id))
+                refund_create(payment_id=payment.id, reason=reason, refund_id=refund_id)
     return payable

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -174,7 +174,9 @@ def _payment_capture(payment: Payment, notification: GatewayNotification) -> Non
         payable.save(update_fields=["status", "updated_at"])
         return
     reason = "duplicate_payment" if payable.status == Payable.Status.PAID else "payable_cancelled"
-    refund_create(payment_id=payment.id, reason=reason)
+    refund_create(
+        payment_id=payment.id, reason=reason, refund_id=uuid5(payment.id, "automatic_refund")
+    )
 
 
 def _payment_fail(payment: Payment, reason: str) -> None:

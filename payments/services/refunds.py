@@ -24,10 +24,17 @@ class RefundError(Exception):
 
 @transaction.atomic
 def refund_create(
-    *, payment_id: UUID, reason: str, amount: Decimal | None = None, requested_by: str = ""
+    *,
+    payment_id: UUID,
+    reason: str,
+    amount: Decimal | None = None,
+    requested_by: str = "",
+    refund_id: UUID | None = None,
 ) -> Refund:
     """Give back `amount` (default: all that is left) of a captured payment:
-    `payment.refunded`, with a refund note on the invoice, or `payment.refund_failed`."""
+    `payment.refunded`, with a refund note on the invoice, or `payment.refund_failed`.
+    `refund_id` (default: new) is the gateway's idempotency key, so a handler that runs
+    again after its transaction rolled back does not refund twice."""
     payment = (
         Payment.objects.select_for_update(of=("self",)).select_related("payable").get(pk=payment_id)
     )
@@ -40,7 +47,7 @@ def refund_create(
             "refund_amount_invalid",
             f"A refund must be more than 0 and at most {money_text(left)} {payment.currency}.",
         )
-    refund_id = uuid4()
+    refund_id = refund_id or uuid4()
     outcome = gateway_get().refund_create(
         provider_reference=payment.provider_reference,
         refund_id=refund_id,

@@ -3,8 +3,10 @@ by the payable), and the refusals that write nothing."""
 
 from datetime import timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from outbox.models import OutboxEvent
@@ -244,8 +246,11 @@ def test_cancelling_closes_an_unpaid_payable_and_refunds_a_paid_one(payer):
     unpaid, paid = payable_for(payer), payable_for(payer)
     payment = _paid(paid)
 
-    payable_cancel(payable_id=unpaid.id, reason="order_cancelled: payment_timeout")
-    payable_cancel(payable_id=paid.id, reason="order_cancelled: customer_request")
+    payable_cancel(
+        payable_id=unpaid.id, reason="order_cancelled: payment_timeout", cause_id=uuid4()
+    )
+    payable_cancel(payable_id=paid.id, reason="order_cancelled: customer_request",
+                   cause_id=uuid4())  # fmt: skip
 
     unpaid.refresh_from_db()
     assert unpaid.status == Payable.Status.CLOSED
@@ -256,3 +261,18 @@ def test_cancelling_closes_an_unpaid_payable_and_refunds_a_paid_one(payer):
     assert refunded["payment_id"] == str(payment.id)
     assert refunded["amount"] == "9.00"
     assert refunded["reason"] == "order_cancelled: customer_request"
+
+
+def test_a_cancellation_handled_again_after_a_rollback_refunds_once(payer):
+    payable = payable_for(payer)
+    payment = _paid(payable)
+    cause = uuid4()  # the order.cancelled event
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        payable_cancel(payable_id=payable.id, reason="order_cancelled", cause_id=cause)
+        raise RuntimeError("the consumer's batch failed after the gateway refunded")
+    payable_cancel(payable_id=payable.id, reason="order_cancelled", cause_id=cause)
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.refunds.get().status == Refund.Status.SUCCEEDED  # the gateway's same answer
