@@ -14,7 +14,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsManager
 from config.errors import ERROR_RESPONSES, ApiError
+from config.pagination import page_response
 from payments.gateways import (
     GatewayNotification,
     PaymentGateway,
@@ -116,11 +116,6 @@ def _refused(exc: PaymentError | RefundError, status_code: int) -> ApiError:
     )
 
 
-class PaymentPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class PaymentListApi(APIView):
     @extend_schema_serializer(component_name="PaymentStart")
     class InputSerializer(serializers.Serializer):
@@ -147,9 +142,7 @@ class PaymentListApi(APIView):
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         payments = payment_list(user=request.user, filters=request.query_params)
-        paginator = PaymentPagination()
-        page = paginator.paginate_queryset(payments, request, view=self)
-        return paginator.get_paginated_response(PaymentOutputSerializer(page, many=True).data)
+        return page_response(request, self, payments, PaymentOutputSerializer)
 
     @extend_schema(
         summary="Pay for my own order (or appointment) with a card token",

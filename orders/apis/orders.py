@@ -8,13 +8,13 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsCustomer, IsManager, user_is_manager
 from config.errors import ERROR_RESPONSES, ApiError
+from config.pagination import page_response
 from orders.directory import CustomerNotAllowed
 from orders.models import Order
 from orders.selectors import cart_open_get, order_get, order_list
@@ -179,11 +179,6 @@ class CartCheckoutApi(APIView):
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
-class OrderPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class OrderListApi(APIView):
     permission_classes = [IsCustomer]
 
@@ -202,9 +197,7 @@ class OrderListApi(APIView):
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         orders = order_list(user=request.user, filters=request.query_params)
-        paginator = OrderPagination()
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return page_response(request, self, orders, OrderOutputSerializer)
 
 
 class OrderDetailApi(APIView):

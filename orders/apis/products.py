@@ -11,7 +11,6 @@ from uuid import UUID
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsCustomer, IsManager, user_is_manager
 from config.errors import ERROR_RESPONSES
+from config.pagination import PagePagination
 from orders.models import Product
 from orders.selectors import product_get, product_list, variation_get
 from orders.services import (
@@ -49,11 +49,6 @@ class ShopReadWriteApi(APIView):
         if self.request.method in SAFE_METHODS:
             return [IsCustomer()]
         return [IsManager()]
-
-
-class ProductPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 @extend_schema_serializer(component_name="ProductVariation")
@@ -89,7 +84,7 @@ class VariationInputSerializer(serializers.Serializer):
 class ProductListApi(ShopReadWriteApi):
     """`GET /api/products` (paginated, filtered, ordered) and `POST /api/products`."""
 
-    pagination_class = ProductPagination
+    pagination_class = PagePagination
 
     @extend_schema_serializer(component_name="ProductFilter")
     class FilterSerializer(serializers.Serializer):

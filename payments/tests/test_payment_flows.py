@@ -122,6 +122,20 @@ def _order_status(order_id: str) -> str:
     return Order.objects.get(pk=order_id).status
 
 
+def _retry_pays(customer: APIClient, order: dict) -> None:
+    """After a failed attempt the customer pays again, and the order is confirmed."""
+    retry = _settled(_pay(customer, order, "tok_visa"))
+    _relay_and_consume("orders")
+
+    assert retry.status == Payment.Status.COMPLETED
+    assert _order_status(order["id"]) == Order.Status.WAITING
+    assert _payment_types(order["id"], 5) == [
+        "payment.initiated", "payment.failed",
+        "payment.initiated", "payment.authorized", "payment.completed",
+    ]  # fmt: skip
+    assert Payment.objects.filter(payable_id=order["id"], status="completed").count() == 1
+
+
 def test_a_paid_order_is_confirmed_and_refunded_when_cancelled(shop):
     customer, order = shop()
 
@@ -161,16 +175,7 @@ def test_a_declined_card_fails_and_a_retry_pays(shop):
     _relay_and_consume("orders")
     assert _order_status(order["id"]) == Order.Status.PENDING_PAYMENT
 
-    retry = _settled(_pay(customer, order, "tok_visa"))
-    _relay_and_consume("orders")
-
-    assert retry.status == Payment.Status.COMPLETED
-    assert _order_status(order["id"]) == Order.Status.WAITING
-    assert _payment_types(order["id"], 5) == [
-        "payment.initiated", "payment.failed",
-        "payment.initiated", "payment.authorized", "payment.completed",
-    ]  # fmt: skip
-    assert Payment.objects.filter(payable_id=order["id"], status="completed").count() == 1
+    _retry_pays(customer, order)
 
 
 def test_a_gateway_that_never_answers_times_out_and_a_retry_pays(shop, gateway_worker):
@@ -183,14 +188,6 @@ def test_a_gateway_that_never_answers_times_out_and_a_retry_pays(shop, gateway_w
     assert silent.status == Payment.Status.PENDING
     assert payments_stale_fail(older_than_s=1) == 1  # what the beat job does after the timeout
 
-    retry = _settled(_pay(customer, order, "tok_visa"))
-    _relay_and_consume("orders")
-
-    assert retry.status == Payment.Status.COMPLETED
-    assert _order_status(order["id"]) == Order.Status.WAITING
-    assert _payment_types(order["id"], 5) == [
-        "payment.initiated", "payment.failed",
-        "payment.initiated", "payment.authorized", "payment.completed",
-    ]  # fmt: skip
+    _retry_pays(customer, order)
     timed_out = kafka_envelopes(PAYMENT_TOPIC.name, order["id"], 2)[1]
     assert timed_out["data"]["failure_reason"] == "No answer from the payment gateway in time"
