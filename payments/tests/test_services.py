@@ -276,3 +276,20 @@ def test_a_cancellation_handled_again_after_a_rollback_refunds_once(payer):
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REFUNDED
     assert payment.refunds.get().status == Refund.Status.SUCCEEDED  # the gateway's same answer
+
+
+def test_a_capture_after_the_order_was_cancelled_goes_straight_back(payable):
+    payment = _start(payable)
+    payable_cancel(payable_id=payable.id, reason="order_cancelled: payment_timeout",
+                   cause_id=uuid4())  # fmt: skip
+
+    payment_notification_apply(
+        gateway="simulator", notification=notification("captured", payment.provider_reference)
+    )
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    (refunded,) = _data("payment.refunded")
+    assert refunded["reason"] == "payable_cancelled"
+    payable.refresh_from_db()
+    assert payable.status == Payable.Status.CLOSED
