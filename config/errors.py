@@ -7,7 +7,7 @@ answer JSON under /api/ (and for clients that ask for JSON) through the handlers
 import logging
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -50,6 +50,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if NON_FIELD_ERRORS in detail:
             detail["non_field_errors"] = detail.pop(NON_FIELD_ERRORS)
         exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, RequestDataTooBig):  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = ApiError(
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            code="request_too_large",
+            message="The request body is too large.",
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request is malformed.")
     response = exception_handler(exc, context)
     if response is None:
         logger.error("Unhandled API error", exc_info=exc)

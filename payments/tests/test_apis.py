@@ -272,6 +272,9 @@ def test_the_webhook_refuses_unknown_references_and_junk(payer, payable):
                                 headers={k: v for k, v in signed_headers(junk).items()
                                          if k != "Content-Type"})  # fmt: skip
     assert_api_error(response, 400, "malformed_webhook")
+    huge = b"x" * (3 * 1024 * 1024)  # over Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = APIClient().post("/api/payments/webhook", huge, content_type="application/json")
+    assert_api_error(response, 413, "request_too_large")
     assert not WebhookDelivery.objects.exists()
 
 
