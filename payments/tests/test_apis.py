@@ -117,6 +117,13 @@ def _concurrently(requests: list[dict], key: str, payer: User) -> list:
     return responses
 
 
+def test_an_overlong_idempotency_key_is_refused(payer, payable):
+    response = _client(payer).post("/api/payments", _body(payable), format="json",
+                                   headers={"Idempotency-Key": "k" * 256})  # fmt: skip
+    assert_api_error(response, 400, "idempotency_key_invalid")
+    assert not Payment.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_with_one_key_charge_once(payer, payable):
     responses = _concurrently([_body(payable)] * 6, "same-key", payer)
