@@ -140,10 +140,24 @@ CACHES = {
     }
 }
 
+# Live pages (outbox/realtime.py). Sockets send a heartbeat every REALTIME_HEARTBEAT_S and
+# re-join their groups with it, so a group membership can expire soon after its socket's
+# process died (group_expiry) without ever expiring under a live socket. `capacity` bounds
+# the frames waiting per channel (channels-redis drops the oldest beyond it); each socket
+# also closes (4429) when REALTIME_SEND_QUEUE_MAX frames wait unsent for a slow client.
+REALTIME_HEARTBEAT_S = env.float("REALTIME_HEARTBEAT_S", default=20.0)
+REALTIME_SEND_QUEUE_MAX = env.int("REALTIME_SEND_QUEUE_MAX", default=500)
+REALTIME_DEDUPE_TTL_S = 3600  # seed 000: pushed event ids are remembered for an hour
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "capacity": 1000,
+            "expiry": 60,
+            "group_expiry": max(int(REALTIME_HEARTBEAT_S * 6), 60),
+        },
     }
 }
 
