@@ -153,7 +153,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py's default socket timeout (5 s) would cut channels-redis's 5 s
+            # BZPOPMIN short: a socket's receive would fail after 5 idle seconds.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
             "capacity": 1000,
             "expiry": 60,
             "group_expiry": max(int(REALTIME_HEARTBEAT_S * 6), 60),

@@ -4,6 +4,7 @@ layer and PostgreSQL: who may watch what, snapshot then live without a gap, no d
 Pushes go through the `realtime` group's real handler, fed the events the services wrote
 to the outbox (the relay and broker hop are covered by test_realtime_e2e.py)."""
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -281,6 +282,27 @@ def test_the_board_sees_new_orders_and_every_status_change():
         assert created["state"]["items"][0]["quantity"] == 2
         assert created["state"]["fulfillment"] == "pickup"
         assert (confirmed["version"], confirmed["state"]["status"]) == (2, "waiting")
+        await communicator.disconnect()
+
+    _run(scenario)
+
+
+def test_a_socket_idle_longer_than_the_layers_blocking_read_still_gets_frames():
+    """channels-redis blocks 5 s on Redis per receive; the connection's socket timeout must
+    outlast it, or the receive fails and the socket goes deaf (found by bench/realtime.py)."""
+    owner, manager = _user(), _user(User.Role.MANAGER)
+    order = _order(owner)
+    headers = _session_headers(owner)
+
+    async def scenario() -> None:
+        communicator = _communicator(f"/ws/orders/{order.id}/", headers)
+        await _snapshot(communicator)
+        await asyncio.sleep(6.5)  # idle: the layer's receive waits on Redis meanwhile
+        await _in_thread(order_status_change, order_id=order.id, new_status="preparation",
+                         by=manager)  # fmt: skip
+        await _in_thread(_push_latest, "order.status.changed")
+        frame = json.loads(await communicator.receive_from(timeout=5))
+        assert (frame["type"], frame["version"]) == ("event", 3)
         await communicator.disconnect()
 
     _run(scenario)
