@@ -43,6 +43,7 @@ from orders.services import (
 from outbox.consumer import event_decode
 from outbox.groups import consumer_group_get
 from outbox.models import OutboxEvent
+from outbox.realtime import event_push
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -303,6 +304,40 @@ def test_a_socket_idle_longer_than_the_layers_blocking_read_still_gets_frames():
         await _in_thread(_push_latest, "order.status.changed")
         frame = json.loads(await communicator.receive_from(timeout=5))
         assert (frame["type"], frame["version"]) == ("event", 3)
+        await communicator.disconnect()
+
+    _run(scenario)
+
+
+def test_a_client_that_does_not_read_is_closed_instead_of_buffered_without_bound(settings):
+    settings.REALTIME_SEND_QUEUE_MAX = 3
+    owner = _user()
+    order = _order(owner)
+    headers = _session_headers(owner)
+
+    class StuckClient(OrderTrackingConsumer):
+        async def send(self, text_data: Any = None, bytes_data: Any = None, close: Any = False):
+            if text_data and '"type": "event"' in text_data:
+                await asyncio.Event().wait()  # the client's TCP window stays shut
+            await super().send(text_data, bytes_data, close)
+
+    app = AuthMiddlewareStack(
+        URLRouter([path("ws/orders/<uuid:order_id>/", StuckClient.as_asgi())])
+    )
+
+    def push(version: int) -> None:
+        frame = {"type": "event", "event_id": str(uuid.uuid4()), "aggregate_id": str(order.id),
+                 "version": version, "event_type": "order.status.changed"}  # fmt: skip
+        event_push(event_id=frame["event_id"], event_type="order.status.changed",
+                   groups=[order_group(order.id)], frame=frame)  # fmt: skip
+
+    async def scenario() -> None:
+        communicator = _communicator(f"/ws/orders/{order.id}/", headers, app)
+        await _snapshot(communicator)
+        for version in range(3, 9):  # one stuck in the send, three queued, then one too many
+            await _in_thread(push, version)
+        output = await communicator.receive_output(timeout=5)
+        assert (output["type"], output["code"]) == ("websocket.close", 4429)
         await communicator.disconnect()
 
     _run(scenario)
