@@ -9,9 +9,9 @@ Two halves, used by every app that pushes live updates (orders today, appointmen
 - `LiveConsumer` is the base of the WebSocket endpoints. It joins its groups *before* it
   reads the snapshot from the database, sends the snapshot, then the live frames newer than
   it (by the aggregate's version), so there is no gap between the two and no stale frame.
-  It sends heartbeats, re-joins its groups with each one (channels-redis forgets a
-  membership after `group_expiry`), and closes a client that does not keep up instead of
-  buffering for it without bound.
+  It sends heartbeats, re-joins its groups with each one (a lost membership heals within a
+  heartbeat), and closes a client that does not keep up instead of buffering for it
+  without bound.
 
 The channel layer is at-most-once (Channels' channel layer spec): a frame can be lost (a
 full channel, a restart). Frames carry `event_id` and the aggregate's `version`, so clients
@@ -232,7 +232,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         interval = settings.REALTIME_HEARTBEAT_S
         while True:
             await asyncio.sleep(interval)
-            # Re-joining refreshes the memberships channels-redis would expire.
+            # Re-joining heals a membership the layer lost (cheap when it is intact).
             for group in self.groups:
                 await self.channel_layer.group_add(group, self.channel_name)
             if self._outgoing is None:
