@@ -189,7 +189,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            # A writer that failed because the client went away is no news here.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
 
