@@ -66,21 +66,18 @@ def _state(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
             "created_at": data["created_at"],
             "updated_at": data["created_at"],
         }
-    state: dict[str, Any] = {
-        "order.confirmed": lambda: {"status": data["status"], "updated_at": data["confirmed_at"]},
-        "order.status.changed": lambda: {
-            "status": data["new_status"],
-            "updated_at": data["updated_at"],
-        },
-        "order.shipped": lambda: {
-            "status": "shipped",
-            "tracking_number": data["tracking_number"],
-            "updated_at": data["shipped_at"],
-        },
-        "order.delivered": lambda: {"status": "delivered", "updated_at": data["delivered_at"]},
-        "order.cancelled": lambda: {"status": "cancelled", "updated_at": data["cancelled_at"]},
-    }[event_type]()
-    return state
+    if event_type == "order.confirmed":
+        return {"status": data["status"], "updated_at": data["confirmed_at"]}
+    if event_type == "order.status.changed":
+        return {"status": data["new_status"], "updated_at": data["updated_at"]}
+    if event_type == "order.shipped":
+        return {"status": "shipped", "tracking_number": data["tracking_number"],
+                "updated_at": data["shipped_at"]}  # fmt: skip
+    if event_type == "order.delivered":
+        return {"status": "delivered", "updated_at": data["delivered_at"]}
+    if event_type == "order.cancelled":
+        return {"status": "cancelled", "updated_at": data["cancelled_at"]}
+    raise ValueError(f"not an order event pushed live: {event_type}")
 
 
 def order_event_frame(
