@@ -79,6 +79,8 @@ def _print_banner(port: int, metrics_port: int, urls: dict[str, str]) -> None:
         "  Metrics       " + f"{base}/metrics  (relay: http://127.0.0.1:{metrics_port}/metrics)",
         "  Event catalog " + f"{base}/api/events/asyncapi.json",
         "  Readiness     " + f"{base}/api/health/ready",
+        "  Live board    " + f"{base}/orders/board/  (managers)",
+        "  My orders     " + f"{base}/orders/  (each order's live tracking page)",
         "  Logins        admin/admin-pass (superuser), manager/manager-pass,",
         "                customer/customer-pass, inspector/inspector-pass",
     ]

@@ -2,5 +2,6 @@
 
 from django.urls import URLPattern, URLResolver
 
-# The real-time issue adds the order tracking routes from orders.consumers.
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from orders.routing import websocket_urlpatterns as orders_websocket_urlpatterns
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [*orders_websocket_urlpatterns]

@@ -141,10 +141,24 @@ CACHES = {
     }
 }
 
+# Live pages (outbox/realtime.py). The pub/sub layer of channels-redis: a group_send is one
+# PUBLISH, and each web process, subscribed to the groups its sockets joined, hands it to
+# them. (The list-based RedisChannelLayer made every waiting socket of a process contend for
+# one receive lock, four Redis round trips per message: p99 0.14-0.48 s against 26 ms here
+# in bench/realtime.py.) A membership is the process's live subscription: nothing expires
+# under a live socket (no group_expiry), and a dead process's memberships end with its
+# connection. Sockets send a heartbeat every REALTIME_HEARTBEAT_S and re-join their groups
+# with it. The layer queues per channel without a bound, but sockets never block it: each
+# one keeps at most REALTIME_SEND_QUEUE_MAX frames unsent, then closes (4429).
+REALTIME_HEARTBEAT_S = env.float("REALTIME_HEARTBEAT_S", default=20.0)
+REALTIME_SEND_QUEUE_MAX = env.int("REALTIME_SEND_QUEUE_MAX", default=500)
+REALTIME_DEDUPE_TTL_S = 3600  # seed 000: pushed event ids are remembered for an hour
+
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        # redis-py's default 5 s socket timeout would break reads that legitimately wait.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
     }
 }
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -6,6 +7,14 @@ from config import errors, health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Session login for the pages (live order tracking, the managers' board).
+    path("accounts/login/", auth_views.LoginView.as_view(next_page="/orders/"), name="login"),
+    path(
+        "accounts/logout/",
+        auth_views.LogoutView.as_view(next_page="/accounts/login/"),
+        name="logout",
+    ),
+    path("orders/", include("orders.page_urls")),
     path("api/health", health.liveness, name="health-live"),
     path("api/health/ready", health.readiness, name="health-ready"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

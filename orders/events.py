@@ -9,6 +9,8 @@ CART_TOPIC = topic_declare(app="orders", aggregate="cart")
 PRODUCT_TOPIC = topic_declare(app="orders", aggregate="product")
 
 USER_ID = {"type": ["string", "null"]}
+# The order's version after the event: each order.* event carries the next one (created: 1).
+ORDER_VERSION = {"type": "integer", "minimum": 1}
 
 
 _VARIATION = closed_object(
@@ -135,7 +137,9 @@ ORDER_CREATED = event_type_declare(
         total_amount=MONEY,
         currency=CURRENCY,
         items={"type": "array", "items": _ORDER_ITEM, "minItems": 1},
+        fulfillment={"type": "string", "enum": ["pickup", "shipping"]},
         created_at=DATE_TIME,
+        version={"const": 1},
     ),
 )
 INVENTORY_RESERVED = event_type_declare(
@@ -181,7 +185,12 @@ ORDER_CONFIRMED = event_type_declare(
     priority="high",
     description="The order was paid: it waits for preparation.",
     schema=closed_object(
-        id=UUID, user_id=UUID, status={"const": "waiting"}, payment_id=UUID, confirmed_at=DATE_TIME
+        id=UUID,
+        user_id=UUID,
+        status={"const": "waiting"},
+        payment_id=UUID,
+        confirmed_at=DATE_TIME,
+        version=ORDER_VERSION,
     ),
 )
 ORDER_STATUS_CHANGED = event_type_declare(
@@ -196,6 +205,7 @@ ORDER_STATUS_CHANGED = event_type_declare(
         new_status=_STATUS,
         updated_by=USER_ID,
         updated_at=DATE_TIME,
+        version=ORDER_VERSION,
     ),
 )
 ORDER_SHIPPED = event_type_declare(
@@ -204,14 +214,14 @@ ORDER_SHIPPED = event_type_declare(
     key_field="id",
     description="The order left with a carrier.",
     schema=closed_object(id=UUID, user_id=UUID, tracking_number={"type": "string", "minLength": 1},
-                   shipped_at=DATE_TIME),
+                   shipped_at=DATE_TIME, version=ORDER_VERSION),
 )  # fmt: skip
 ORDER_DELIVERED = event_type_declare(
     name="order.delivered",
     topic=ORDER_TOPIC,
     key_field="id",
     description="The customer has the order (picked up or delivered).",
-    schema=closed_object(id=UUID, user_id=UUID, delivered_at=DATE_TIME),
+    schema=closed_object(id=UUID, user_id=UUID, delivered_at=DATE_TIME, version=ORDER_VERSION),
 )
 ORDER_CANCELLED = event_type_declare(
     name="order.cancelled",
@@ -229,6 +239,7 @@ ORDER_CANCELLED = event_type_declare(
         currency={"type": "string"},
         cancelled_by=USER_ID,
         cancelled_at=DATE_TIME,
+        version=ORDER_VERSION,
     ),
 )
 _STOCK_ITEMS = {

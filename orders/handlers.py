@@ -1,9 +1,12 @@
-"""What the orders app does when another app's event arrives (consumer group `orders`)."""
+"""What the orders app does when an event arrives: consumer group `orders` (other apps'
+events) and group `realtime` (its own order events, pushed to live pages)."""
 
 from orders.directory import customer_deactivate, customer_register, customer_update
+from orders.realtime import BOARD_GROUP, ORDER_EVENT_TYPES, order_event_frame, order_group
 from orders.services import order_payment_complete
 from outbox.consumer import Event
 from outbox.groups import handles
+from outbox.realtime import event_push
 
 
 @handles("user.registered", group="orders")
@@ -38,3 +41,23 @@ def order_from_payment_failed(event: Event) -> None:
     """A failed payment leaves the order payable: the customer may try again until the
     payment timeout cancels it. Nothing to change here; the handler records that the
     shop saw the outcome (its inbox row)."""
+
+
+def order_event_push(event: Event) -> None:
+    """Push the order's event to its tracking pages and to the managers' board, once per
+    event id (a redelivery within the hour is not pushed again)."""
+    event_push(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        groups=[order_group(event.data["id"]), BOARD_GROUP],
+        frame=order_event_frame(
+            event_id=event.event_id,
+            event_type=event.event_type,
+            timestamp=event.timestamp,
+            data=event.data,
+        ),
+    )
+
+
+for _event_type in ORDER_EVENT_TYPES:
+    handles(_event_type, group="realtime")(order_event_push)

@@ -144,6 +144,9 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=64, blank=True)
+    # The per-order sequence: each order.* event carries the next one (order.created: 1), so
+    # live clients drop what they already have and notice what they missed.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at"]

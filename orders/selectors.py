@@ -1,12 +1,14 @@
 """Reads of the orders app that are more than one line; other apps read through these."""
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.permissions import user_is_manager
 from orders.models import Cart, Order, Product, ProductVariation
@@ -104,3 +106,26 @@ def order_get(*, user: Any, order_id: UUID) -> Order | None:
 
 def cart_open_get(*, customer_id: UUID) -> Cart | None:
     return Cart.objects.filter(customer_id=customer_id, status=Cart.Status.OPEN).first()
+
+
+def order_live_get(*, order_id: UUID) -> Order | None:
+    """The order with its items, for a live page's snapshot."""
+    return Order.objects.prefetch_related("items").filter(pk=order_id).first()
+
+
+# The board shows every open order, and those closed within this window.
+BOARD_CLOSED_WITHIN = timedelta(hours=12)
+BOARD_MAX_ORDERS = 500
+
+
+def orders_board_list() -> list[Order]:
+    """The managers' live board: open orders, and orders delivered or cancelled lately;
+    newest first, at most BOARD_MAX_ORDERS."""
+    closed = (Order.Status.DELIVERED, Order.Status.CANCELLED)
+    recent = timezone.now() - BOARD_CLOSED_WITHIN
+    orders = (
+        Order.objects.prefetch_related("items")
+        .filter(~Q(status__in=closed) | Q(updated_at__gte=recent))
+        .order_by("-created_at", "id")
+    )
+    return list(orders[:BOARD_MAX_ORDERS])

@@ -244,9 +244,7 @@ class GroupConsumer:
         try:
             while not self._stopping:
                 self._partitions_resume()
-                messages = self._consumer.consume(
-                    num_messages=self.config.batch_size, timeout=self.config.poll_timeout_s
-                )
+                messages = self._poll()
                 records = [m for m in messages if m.error() is None]
                 for message in messages:
                     if message.error() is not None:
@@ -266,6 +264,16 @@ class GroupConsumer:
         finally:
             self._close()
         return handled
+
+    def _poll(self) -> list[Message]:
+        """Up to a batch of records, as soon as there is one. `consume(n, timeout)` alone
+        waits for n records or the whole timeout, which would hold a lone event for up to
+        poll_timeout_s; so wait for the first, then take what else is already fetched."""
+        assert self._consumer is not None
+        messages = self._consumer.consume(num_messages=1, timeout=self.config.poll_timeout_s)
+        if messages and self.config.batch_size > 1:
+            messages += self._consumer.consume(num_messages=self.config.batch_size - 1, timeout=0)
+        return messages
 
     def _consumer_error(self, error: KafkaError) -> None:
         if error.code() != KafkaError._PARTITION_EOF:

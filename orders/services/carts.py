@@ -182,7 +182,9 @@ def cart_checkout(*, customer_id: UUID, fulfillment: str = Order.Fulfillment.PIC
                 }
                 for line in order_items
             ],
+            "fulfillment": order.fulfillment,
             "created_at": order.created_at,
+            "version": order.version,
         },
         user_id=user_id,
     )

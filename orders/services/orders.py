@@ -61,6 +61,12 @@ def _user_id(user: Any) -> str | None:
     return str(user.pk) if user is not None else None
 
 
+def _version_next(order: Order) -> int:
+    """The version the next order.* event carries (saved with the row, which is locked)."""
+    order.version += 1
+    return order.version
+
+
 @transaction.atomic
 def order_payment_complete(*, order_id: UUID, payment_id: str) -> Order | None:
     """From `payment.completed`: the order is confirmed and waits for preparation;
@@ -71,12 +77,13 @@ def order_payment_complete(*, order_id: UUID, payment_id: str) -> Order | None:
     now = timezone.now()
     order.status = S.WAITING
     order.paid_at = now
-    order.save(update_fields=["status", "paid_at", "updated_at"])
+    version = _version_next(order)
+    order.save(update_fields=["status", "paid_at", "version", "updated_at"])
     user_id = str(order.customer_id)
     event_publish(
         event_type="order.confirmed",
         data={"id": str(order.id), "user_id": user_id, "status": S.WAITING,
-              "payment_id": payment_id, "confirmed_at": now},
+              "payment_id": payment_id, "confirmed_at": now, "version": version},
     )  # fmt: skip
     event_publish(
         event_type="inventory.updated",
@@ -105,24 +112,30 @@ def order_status_change(
     order.status = new_status
     if new_status == S.SHIPPED:
         order.tracking_number = tracking_number
-    order.save(update_fields=["status", "tracking_number", "updated_at"])
+    changed_version = _version_next(order)
+    followed_by = new_status in (S.SHIPPED, S.DELIVERED)  # order.shipped / order.delivered
+    final_version = _version_next(order) if followed_by else changed_version
+    order.save(update_fields=["status", "tracking_number", "version", "updated_at"])
     event_publish(
         event_type="order.status.changed",
         data={"id": str(order.id), "user_id": user_id, "previous_status": previous,
-              "new_status": new_status, "updated_by": _user_id(by), "updated_at": now},
+              "new_status": new_status, "updated_by": _user_id(by), "updated_at": now,
+              "version": changed_version},
         user_id=_user_id(by),
     )  # fmt: skip
     if new_status == S.SHIPPED:
         event_publish(
             event_type="order.shipped",
             data={"id": str(order.id), "user_id": user_id,
-                  "tracking_number": tracking_number, "shipped_at": now},
+                  "tracking_number": tracking_number, "shipped_at": now,
+                  "version": final_version},
         )  # fmt: skip
     elif new_status == S.DELIVERED:
         event_publish(
             event_type="order.delivered",
-            data={"id": str(order.id), "user_id": user_id, "delivered_at": now},
-        )
+            data={"id": str(order.id), "user_id": user_id, "delivered_at": now,
+                  "version": final_version},
+        )  # fmt: skip
     return order
 
 
@@ -144,7 +157,8 @@ def order_cancel(*, order_id: UUID, by: Any, reason: str, as_manager: bool) -> O
     order.status = S.CANCELLED
     order.cancelled_at = now
     order.cancel_reason = reason
-    order.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    version = _version_next(order)
+    order.save(update_fields=["status", "cancelled_at", "cancel_reason", "version", "updated_at"])
     event_publish(
         event_type="order.cancelled",
         data={
@@ -152,6 +166,7 @@ def order_cancel(*, order_id: UUID, by: Any, reason: str, as_manager: bool) -> O
             "reason": reason, "refund_due": order.paid_at is not None,
             "amount": money_text(order.total_amount),
             "currency": order.currency, "cancelled_by": _user_id(by), "cancelled_at": now,
+            "version": version,
         },
         user_id=_user_id(by),
     )  # fmt: skip

@@ -91,7 +91,7 @@ def test_checkout_creates_the_order_reserves_stock_and_closes_the_cart():
         "total_amount": "9.00", "currency": "EUR",
         "items": [{"product_name": latte.product.name, "variation_name": "Pumpkin Spice",
                    "quantity": 2, "unit_price": "4.50"}],
-        "created_at": created["created_at"],
+        "fulfillment": "pickup", "created_at": created["created_at"], "version": 1,
     }  # fmt: skip
     (reserved,) = _events("inventory.reserved")
     assert reserved["items"] == [{"variation_id": str(latte.id), "quantity": 2}]

@@ -92,6 +92,35 @@ def test_pickup_order_moves_through_its_statuses():
 
 
 @pytest.mark.django_db
+def test_each_order_event_carries_the_next_version_of_the_order():
+    order, _ = _order(fulfillment="shipping")
+    order_payment_complete(order_id=order.id, payment_id=str(uuid.uuid4()))
+    for status in ("preparation", "ready"):
+        order_status_change(order_id=order.id, new_status=status, by=None)
+    order_status_change(order_id=order.id, new_status="shipped", by=None, tracking_number="T1")
+    order_status_change(order_id=order.id, new_status="delivered", by=None)
+
+    versions = sorted(
+        (envelope["data"]["version"], envelope["event_type"])
+        for event_type in ("order.created", "order.confirmed", "order.status.changed",
+                           "order.shipped", "order.delivered")
+        for envelope in outbox_events(event_type)
+    )  # fmt: skip
+    assert versions == [
+        (1, "order.created"),
+        (2, "order.confirmed"),
+        (3, "order.status.changed"),
+        (4, "order.status.changed"),
+        (5, "order.status.changed"),
+        (6, "order.shipped"),
+        (7, "order.status.changed"),
+        (8, "order.delivered"),
+    ]
+    order.refresh_from_db()
+    assert order.version == 8
+
+
+@pytest.mark.django_db
 def test_shipping_needs_a_tracking_number():
     order, _ = _order(fulfillment="shipping")
     order_payment_complete(order_id=order.id, payment_id=str(uuid.uuid4()))
@@ -159,6 +188,7 @@ def test_customer_cancels_a_paid_order_waiting_for_preparation():
     assert variation.stock == 10
     (cancelled,) = _data("order.cancelled")
     assert (cancelled["refund_due"], cancelled["amount"]) == (True, "8.40")
+    assert cancelled["version"] == 3  # created, confirmed, cancelled
     (released,) = _data("inventory.released")
     assert released["items"] == [{"variation_id": str(variation.id), "quantity": 3}]
 

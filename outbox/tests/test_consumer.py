@@ -330,3 +330,25 @@ def test_a_database_failure_at_commit_rereads_the_batch_and_applies_it_once(temp
     assert InboxEntry.objects.filter(group=group).count() == 1
     assert not ConsumerAttempt.objects.filter(group=group).exists()  # not a handler failure
     assert not DeadLetter.objects.filter(group=group).exists()
+
+
+def test_a_lone_event_is_handled_without_waiting_out_the_poll_timeout(temp_group):
+    """Live pushes ride on this: a batch starts as soon as one record is there, rather than
+    when the batch is full or the poll timeout has passed."""
+    handled_at: dict[int, float] = {}
+
+    def handle(event: Event) -> None:
+        handled_at[event.data["seq"]] = time.monotonic()
+        if event.data["seq"] == 1:  # the next event arrives while the consumer is idle
+            _produce_raw([_envelope(2)])
+
+    group = temp_group("diagnostic.ping", handle)
+    _produce_raw([_envelope(1)])
+    consumer = GroupConsumer(
+        consumer_group_get(group), ConsumerConfig.from_settings(poll_timeout_s=4.0)
+    )
+
+    consumer.run(max_messages=2)
+
+    assert sorted(handled_at) == [1, 2]
+    assert handled_at[2] - handled_at[1] < 2.0  # not the 4 s poll timeout
