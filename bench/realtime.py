@@ -22,12 +22,10 @@ import json
 import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from decimal import Decimal
 from multiprocessing import get_context
@@ -36,6 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stack import PROJECT_DIR, stack_setup
+
+from config import devstack
 
 STEPS = {"waiting": "preparation", "preparation": "ready", "ready": "delivered"}
 
@@ -102,29 +102,6 @@ def clients_run(targets: list[str], token: str, origin: str, pipe: Any) -> None:
 
 
 # --- the orchestrating process ----------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
-def _serving(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -285,15 +262,17 @@ def main() -> None:
         orders.append(order_payment_complete(order_id=order.id, payment_id=str(uuid.uuid4())))
     print(f"{order_count} orders waiting; starting web, relay, consume realtime", flush=True)
 
-    port = _free_port()
+    port = devstack.free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "OUTBOX_RELAY_METRICS_PORT": "0"}
     logs_dir = PROJECT_DIR / ".devstack" / f"bench-realtime-{suffix}"
     logs_dir.mkdir(parents=True, exist_ok=True)
     processes = _processes_start(port, env, logs_dir, options.web_workers)
     try:
-        _wait(lambda: _serving(f"{base}/api/health"), 60, "uvicorn")
-        _wait(lambda: "assigned" in (logs_dir / "consume.log").read_text(), 90, "the consumer")
+        devstack.wait_until(lambda: devstack.http_ok(f"{base}/api/health"), 60, "uvicorn")
+        devstack.wait_until(
+            lambda: "assigned" in (logs_dir / "consume.log").read_text(), 90, "the consumer"
+        )
         time.sleep(3)  # the setup's order events are pushed (to nobody) first
 
         ws_base = base.replace("http", "ws")

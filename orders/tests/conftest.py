@@ -1,11 +1,8 @@
 """The live stack for end-to-end real-time tests: the ASGI server (uvicorn), a relay and the
 `realtime` consumer group as processes, on this test's database, Redis and topics."""
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,36 +22,13 @@ class LiveStack:
         return self.logs[name].read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _serving(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def live_stack(
     fresh_topics: str, relay_env: dict[str, str], start_relay: Callable, tmp_path: Path
 ) -> Iterator[LiveStack]:
     """uvicorn serving config.asgi, `consume realtime` (joined to its partitions) and a relay.
     Session cookies work over plain http here (DJANGO_SECURE_COOKIES=false)."""
-    port = _free_port()
+    port = devstack.free_port()
     env = {
         **relay_env,
         "EVENTS_ENV": fresh_topics,
@@ -80,8 +54,10 @@ def live_stack(
         relay = start_relay()
         processes["relay"], logs["relay"] = relay, relay.log_path
         stack = LiveStack(f"http://127.0.0.1:{port}", processes, logs)
-        _wait_until(lambda: _serving(f"{stack.base_url}/api/health"), 60, "the ASGI server")
-        _wait_until(lambda: "assigned" in stack.log("consume-realtime"), 60, "the consumer")
+        devstack.wait_until(
+            lambda: devstack.http_ok(f"{stack.base_url}/api/health"), 60, "the ASGI server"
+        )
+        devstack.wait_until(lambda: "assigned" in stack.log("consume-realtime"), 60, "the consumer")
         yield stack
     finally:
         for process in processes.values():
