@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsManager
 from config.errors import ERROR_RESPONSES, ApiError
 from config.pagination import page_response
+from config.serializers import MoneyField
 from payments.gateways import (
     GatewayNotification,
     PaymentGateway,
@@ -36,19 +37,16 @@ from payments.selectors import payable_get, payment_get, payment_list
 from payments.services import (
     DuplicateDelivery,
     PaymentError,
-    RefundError,
     payment_notification_apply,
     payment_start,
     refund_create,
 )
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "coerce_to_string": True}
-
 
 @extend_schema_serializer(component_name="Refund")
 class RefundOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    amount = serializers.DecimalField(**MONEY)
+    amount = MoneyField()
     reason = serializers.CharField()
     status = serializers.CharField()
     failure_reason = serializers.CharField()
@@ -61,7 +59,7 @@ class PaymentOutputSerializer(serializers.Serializer):
     payable_type = serializers.CharField(source="payable.payable_type")
     payable_id = serializers.UUIDField()
     payer_id = serializers.UUIDField()
-    amount = serializers.DecimalField(**MONEY)
+    amount = MoneyField()
     currency = serializers.CharField()
     status = serializers.CharField()
     gateway = serializers.CharField()
@@ -69,7 +67,7 @@ class PaymentOutputSerializer(serializers.Serializer):
     transaction_id = serializers.CharField()
     payment_method = serializers.CharField()
     failure_reason = serializers.CharField()
-    refunded_amount = serializers.DecimalField(**MONEY)
+    refunded_amount = MoneyField()
     invoice_number = serializers.SerializerMethodField()
     invoice_url = serializers.SerializerMethodField()
     refunds = RefundOutputSerializer(many=True)
@@ -93,7 +91,7 @@ class PayableOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     payable_type = serializers.CharField()
     payer_id = serializers.UUIDField()
-    amount = serializers.DecimalField(**MONEY)
+    amount = MoneyField()
     currency = serializers.CharField()
     status = serializers.CharField()
     line_items = serializers.JSONField()
@@ -107,13 +105,14 @@ def _payment_or_404(request: Request, payment_id: UUID) -> Payment:
     return payment
 
 
-def _refused(exc: PaymentError | RefundError, status_code: int) -> ApiError:
-    return ApiError(
-        status_code=status_code,
-        code=exc.code,
-        message=exc.message,
-        fields=getattr(exc, "fields", None),
-    )
+def _refused(exc: PaymentError) -> ApiError:
+    return ApiError(status_code=exc.status, code=exc.code, message=exc.message, fields=exc.fields)
+
+
+def _payment_created(request: Request, payment_id: UUID) -> Response:
+    """201 with the payment as it is now (its refunds and invoice included)."""
+    payment = payment_get(user=request.user, payment_id=payment_id)
+    return Response(PaymentOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
 class PaymentListApi(APIView):
@@ -121,7 +120,7 @@ class PaymentListApi(APIView):
     class InputSerializer(serializers.Serializer):
         payable_type = serializers.ChoiceField(choices=Payable.Type.choices)
         payable_id = serializers.UUIDField()
-        amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+        amount = MoneyField(min_value=0)
         currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3)
         card_token = serializers.CharField(max_length=100)
 
@@ -171,9 +170,8 @@ class PaymentListApi(APIView):
             try:
                 payment = payment_start(payer_id=request.user.pk, **serializer.validated_data)
             except PaymentError as exc:
-                raise _refused(exc, exc.status) from exc
-            payment = payment_get(user=request.user, payment_id=payment.id)
-            return Response(PaymentOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
+                raise _refused(exc) from exc
+            return _payment_created(request, payment.id)
 
         return idempotent(request, start)
 
@@ -210,9 +208,7 @@ class PaymentRefundApi(APIView):
 
     @extend_schema_serializer(component_name="RefundRequest")
     class InputSerializer(serializers.Serializer):
-        amount = serializers.DecimalField(
-            max_digits=12, decimal_places=2, min_value=0, required=False
-        )
+        amount = MoneyField(min_value=0, required=False)
         reason = serializers.CharField(max_length=200, default="refunded_by_staff")
 
     @extend_schema(
@@ -233,10 +229,9 @@ class PaymentRefundApi(APIView):
                     payment_id=payment.id, requested_by=str(request.user.pk),
                     **serializer.validated_data,
                 )  # fmt: skip
-            except RefundError as exc:
-                raise _refused(exc, status.HTTP_409_CONFLICT) from exc
-            refreshed = payment_get(user=request.user, payment_id=payment.id)
-            return Response(PaymentOutputSerializer(refreshed).data, status=status.HTTP_201_CREATED)
+            except PaymentError as exc:  # RefundError: a 409
+                raise _refused(exc) from exc
+            return _payment_created(request, payment.id)
 
         return idempotent(request, refund)
 

@@ -36,7 +36,7 @@ def invoice_issue(*, payment: Payment) -> Invoice:
     """Number and draw the invoice of a completed payment (inside its transaction)."""
     now = timezone.now()
     invoice = Invoice(payment=payment, number=invoice_number_next(year=now.year), issued_at=now)
-    invoice.file.save(f"{invoice.number}.pdf", ContentFile(invoice_pdf(invoice)), save=False)
+    _draw(invoice)
     invoice.save()
     return invoice
 
@@ -44,11 +44,16 @@ def invoice_issue(*, payment: Payment) -> Invoice:
 def invoice_redraw(*, invoice: Invoice) -> Invoice:
     """Draw the invoice again (after a refund) under a new file name; the old file goes."""
     old_name = invoice.file.name
-    invoice.file.save(f"{invoice.number}.pdf", ContentFile(invoice_pdf(invoice)), save=False)
+    _draw(invoice)
     invoice.save(update_fields=["file", "updated_at"])
     if old_name and old_name != invoice.file.name:
         invoice.file.storage.delete(old_name)
     return invoice
+
+
+def _draw(invoice: Invoice) -> None:
+    """Put the invoice's PDF in storage (the row is saved by the caller)."""
+    invoice.file.save(f"{invoice.number}.pdf", ContentFile(invoice_pdf(invoice)), save=False)
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

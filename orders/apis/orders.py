@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsCustomer, IsManager, user_is_manager
 from config.errors import ERROR_RESPONSES, ApiError
 from config.pagination import page_response
+from config.serializers import MoneyField
 from orders.directory import CustomerNotAllowed
 from orders.models import Order
 from orders.selectors import cart_open_get, order_get, order_list
@@ -29,8 +30,6 @@ from orders.services import (
 )
 from orders.services.carts import CART_QUANTITY_MAX
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "coerce_to_string": True}
-
 
 @extend_schema_serializer(component_name="CartLine")
 class CartLineSerializer(serializers.Serializer):
@@ -38,14 +37,14 @@ class CartLineSerializer(serializers.Serializer):
     product_name = serializers.CharField(source="variation.product.name")
     variation_name = serializers.CharField(source="variation.name")
     quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(source="variation.price", **MONEY)
+    unit_price = MoneyField(source="variation.price")
 
 
 @extend_schema_serializer(component_name="Cart")
 class CartOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(allow_null=True)
     items = CartLineSerializer(many=True)
-    total = serializers.DecimalField(**MONEY)
+    total = MoneyField()
 
 
 @extend_schema_serializer(component_name="OrderLine")
@@ -54,7 +53,7 @@ class OrderLineSerializer(serializers.Serializer):
     product_name = serializers.CharField()
     variation_name = serializers.CharField()
     quantity = serializers.IntegerField()
-    unit_price = serializers.DecimalField(**MONEY)
+    unit_price = MoneyField()
 
 
 @extend_schema_serializer(component_name="Order")
@@ -63,7 +62,7 @@ class OrderOutputSerializer(serializers.Serializer):
     customer_id = serializers.UUIDField()
     status = serializers.CharField()
     fulfillment = serializers.CharField()
-    total_amount = serializers.DecimalField(**MONEY)
+    total_amount = MoneyField()
     currency = serializers.CharField()
     tracking_number = serializers.CharField()
     items = OrderLineSerializer(many=True)

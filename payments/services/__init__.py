@@ -1,15 +1,14 @@
 """Writes of the payments app: keyword-only `<entity>_<action>` functions, each atomic,
 each writing its outbox events in the same transaction."""
 
+from payments.services.errors import DuplicateDelivery, PaymentError, RefundError
 from payments.services.payables import payable_cancel, payable_register
 from payments.services.payments import (
-    DuplicateDelivery,
-    PaymentError,
     payment_notification_apply,
     payment_start,
     payments_stale_fail,
 )
-from payments.services.refunds import RefundError, refund_create
+from payments.services.refunds import refund_create
 
 __all__ = [
     "DuplicateDelivery",

@@ -13,25 +13,11 @@ from outbox.schemas import money_text
 from payments.gateways import GatewayError, GatewayNotification, gateway_get
 from payments.invoices import invoice_issue
 from payments.models import Payable, Payment, WebhookDelivery
+from payments.services.errors import DuplicateDelivery, PaymentError
 from payments.services.records import payment_event_publish
 from payments.services.refunds import refund_create
 
 GATEWAY_TIMEOUT_REASON = "No answer from the payment gateway in time"
-
-
-class PaymentError(Exception):
-    """A payment that can't be started; `status` is the HTTP status the API answers with."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.fields = {field: [message]} if field else {}
-
-
-class DuplicateDelivery(Exception):
-    """A webhook delivery id that was applied before."""
 
 
 @transaction.atomic

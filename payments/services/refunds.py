@@ -10,16 +10,8 @@ from outbox.schemas import money_text
 from payments.gateways import gateway_get
 from payments.invoices import invoice_redraw
 from payments.models import Invoice, Payment, Refund
+from payments.services.errors import RefundError
 from payments.services.records import payment_event_publish
-
-
-class RefundError(Exception):
-    """A refund that can't be asked for (nothing captured, more than is left)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @transaction.atomic
